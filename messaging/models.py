@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
+
+
+class MessageKind(models.TextChoices):
+    ORDER_DETAILS = "order_details", "Order details (checkout)"
+    ORDER_STATUS = "order_status", "Order status"
+    COUPON_CODE = "coupon_code", "Coupon code"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    ACCEPTED = "accepted", "Accepted by Kaleyra"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+    NOT_SENT = "not_sent", "Not sent"
+    UNKNOWN = "unknown", "Unknown: check before resending"
+
+
+class SendBatch(models.Model):
+    """One admin action or command run: the messages it queued and who asked for them."""
+
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "send batches"
+
+    def __str__(self):
+        return self.name
+
+
+class SentMessage(models.Model):
+    batch = models.ForeignKey(
+        SendBatch, null=True, blank=True, on_delete=models.PROTECT, related_name="messages"
+    )
+    kind = models.CharField(max_length=20, choices=MessageKind.choices)
+    recipient = PhoneNumberField()
+    order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
+    )
+    coupon = models.ForeignKey(
+        "coupons.Coupon",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    template_name = models.CharField(max_length=512)
+    language = models.CharField(max_length=16, default="en_US")
+    payload = models.JSONField(help_text="The exact JSON body sent to Kaleyra.")
+    ref = models.CharField(max_length=255, blank=True, db_index=True)
+    ref1 = models.CharField(max_length=255, blank=True, db_index=True)
+    ref2 = models.CharField(max_length=255, blank=True, db_index=True)
+    wa_source = models.CharField(max_length=32, default="api")
+    status = models.CharField(
+        max_length=16, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True
+    )
+    provider_message_id = models.CharField(
+        max_length=128, null=True, blank=True, unique=True, help_text="Kaleyra's message id."
+    )
+    error_code = models.CharField(max_length=32, blank=True)
+    error_message = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("send_messages", "Can send messages"),
+            ("view_reports", "Can view reports"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.recipient} ({self.status})"

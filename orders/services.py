@@ -1,0 +1,167 @@
+"""Order business logic: status moves, tracked changes and checkout references.
+
+Every change of status, coupon, shipping address or shipping cost writes an OrderEvent.
+"""
+
+from django.db import IntegrityError, transaction
+
+from .errors import OrderError
+from .models import (
+    FINAL_STATUSES,
+    Order,
+    OrderEvent,
+    OrderReference,
+    OrderStatus,
+)
+from .validators import REFERENCE_ID_MAX_LENGTH
+
+S = OrderStatus
+ALLOWED_MOVES = {
+    S.PENDING: {S.PROCESSING, S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED, S.CANCELED},
+    S.PROCESSING: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED, S.CANCELED},
+    # Several partial shipments in a row are normal.
+    S.PARTIALLY_SHIPPED: {S.PARTIALLY_SHIPPED, S.SHIPPED, S.COMPLETED, S.CANCELED},
+    S.SHIPPED: {S.COMPLETED, S.CANCELED},
+    S.COMPLETED: set(),
+    S.CANCELED: set(),
+}
+
+
+def order_status_check_move(*, current: str, new: str) -> None:
+    """Raise OrderError(code='illegal_status_move') naming both states when `new` is not
+    reachable from `current`."""
+    if new not in S.values:
+        raise OrderError(f"'{new}' is not an order status.", code="unknown_status")
+    if new not in ALLOWED_MOVES[S(current)]:
+        reason = " (it is final)" if current in FINAL_STATUSES else ""
+        raise OrderError(
+            f"An order cannot move from '{current}' to '{new}'{reason}.",
+            code="illegal_status_move",
+        )
+
+
+def order_event_record(
+    *, order: Order, kind: str, before, after, source: str, actor=None, field="", note=""
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        kind=kind,
+        field=field,
+        before=before,
+        after=after,
+        source=source,
+        actor=actor,
+        note=note[:255],
+    )
+
+
+def order_status_change(
+    *, order: Order, status: str, source: str, actor=None, note: str = ""
+) -> Order:
+    """Move the order to `status` (checked against the allowed moves) and record it."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        order_status_check_move(current=locked.status, new=status)
+        before = locked.status
+        locked.status = status
+        locked.save(update_fields=["status", "updated_at"])
+        order_event_record(
+            order=locked,
+            kind=OrderEvent.Kind.STATUS,
+            field="status",
+            before=before,
+            after=status,
+            source=source,
+            actor=actor,
+            note=note,
+        )
+    order.status = locked.status
+    return locked
+
+
+# Fields whose edits are tracked, with the event kind they are filed under.
+TRACKED_FIELDS = {
+    "status": OrderEvent.Kind.STATUS,
+    "shipping": OrderEvent.Kind.SHIPPING_COST,
+    "selected_address_id": OrderEvent.Kind.SHIPPING_ADDRESS,
+    "tax": OrderEvent.Kind.AMOUNTS,
+    "discount": OrderEvent.Kind.AMOUNTS,
+}
+
+
+def order_save(*, order: Order, source: str, actor=None) -> Order:
+    """Save an edited order (admin form, command) and record each tracked change.
+
+    A status change is checked against the allowed moves before anything is written.
+    """
+    with transaction.atomic():
+        if order.pk is None:
+            order.full_clean()
+            order.save()
+            order_event_record(
+                order=order,
+                kind=OrderEvent.Kind.CREATED,
+                before=None,
+                after=order.status,
+                field="status",
+                source=source,
+                actor=actor,
+            )
+            return order
+        stored = Order.objects.select_for_update().get(pk=order.pk)
+        changes = {
+            field: (getattr(stored, field), getattr(order, field))
+            for field in TRACKED_FIELDS
+            if getattr(stored, field) != getattr(order, field)
+        }
+        if "status" in changes:
+            order_status_check_move(current=stored.status, new=order.status)
+        order.save()
+        for field, (before, after) in changes.items():
+            if field == "selected_address_id":
+                before = _address_label(stored.selected_address)
+                after = _address_label(order.selected_address)
+            order_event_record(
+                order=order,
+                kind=TRACKED_FIELDS[field],
+                field=field.removesuffix("_id"),
+                before=before,
+                after=after,
+                source=source,
+                actor=actor,
+            )
+    return order
+
+
+def _address_label(address):
+    return str(address) if address else None
+
+
+def order_reference_issue(*, order: Order) -> str:
+    """The reference_id for the next checkout message of this order: its own the first time,
+    then `<reference>-2`, `-3` ... (WhatsApp wants a unique reference per checkout message)."""
+    for _ in range(5):
+        last = order.references.order_by("-sequence").first()
+        sequence = 1 if last is None else last.sequence + 1
+        reference_id = order.reference_id if sequence == 1 else f"{order.reference_id}-{sequence}"
+        if sequence > 1 and Order.objects.filter(reference_id=reference_id).exists():
+            raise OrderError(
+                f"Order {order.reference_id} cannot be resent: the next reference "
+                f"({reference_id}) belongs to another order.",
+                code="reference_taken",
+            )
+        if len(reference_id) > REFERENCE_ID_MAX_LENGTH:
+            raise OrderError(
+                f"Order {order.reference_id} cannot be resent: its reference with the "
+                f"resend number ({reference_id}) would be longer than 35 characters.",
+                code="reference_too_long",
+            )
+        try:
+            with transaction.atomic():
+                OrderReference.objects.create(
+                    order=order, reference_id=reference_id, sequence=sequence
+                )
+            return reference_id
+        except IntegrityError:
+            continue  # a concurrent resend took this number; take the next
+    raise OrderError(f"Could not issue a new reference for {order.reference_id}.")

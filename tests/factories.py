@@ -1,0 +1,78 @@
+import factory
+from django.contrib.auth import get_user_model
+
+from coupons.models import Coupon
+from orders.models import Order, OrderAddress, OrderItem
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    reference_id = factory.Sequence(lambda n: f"ORD-{n:05d}")
+    customer_name = "Nidhi Tripathi"
+    customer_phone = factory.Sequence(lambda n: f"+9190000{n % 100000:05d}")
+    type = "physical-goods"
+    payment_method = "razorpay"
+    payment_configuration = "prod-razor-pay-config-05"
+    shipping = 20000
+    tax = 10000
+    discount = 0
+
+
+class OrderItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderItem
+
+    order = factory.SubFactory(OrderFactory)
+    name = "Blue Elf Aloe"
+    quantity = 1
+    amount = 200000
+    sale_amount = 150000
+    country_of_origin = "India"
+    importer_name = "Lucky Shrub Imports and Exports"
+    importer_address_line1 = "One BKC"
+    importer_address_line2 = "Bandra Kurla Complex"
+    importer_city = "Mumbai"
+    importer_zone_code = "MH"
+    importer_postal_code = "400051"
+    importer_country_code = "IN"
+
+
+class OrderAddressFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderAddress
+
+    order = factory.SubFactory(OrderFactory)
+    name = "Nidhi Tripathi"
+    phone_number = "919000090000"
+    address = "Bandra Kurla Complex"
+    city = "Mumbai"
+    state = "Maharastra"
+    in_pin_code = "400051"
+    house_number = "12"
+    tower_number = "5"
+    building_name = "One BKC"
+    landmark_area = "Near BKC Circle"
+
+
+class CouponFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Coupon
+
+    code = factory.Sequence(lambda n: f"SAVE{n}")
+    public_id = factory.Sequence(lambda n: f"save_{n}")
+    description = "Save on the order"
+    discount_type = Coupon.DiscountType.FIXED
+    amount_off = 2000
+    per_customer_limit = None
