@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class CheckoutConfig(AppConfig):
     name = "checkout"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from .keys import private_key_configure
+
+        # Once per process: a configured but unusable key stops start-up here.
+        private_key_configure()

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from checkout.models import ShippingRule
 from coupons.models import Coupon
 from orders.models import EventSource, Order, OrderAddress, OrderItem, OrderStatus
 from orders.services import order_save, order_status_change
@@ -44,6 +45,9 @@ DEMO_ITEM = {
     "importer_postal_code": "400051",
     "importer_country_code": "IN",
 }
+
+# The reference's apply_shipping example: shipping to 400051 costs 40000 (total 168500).
+DEMO_SHIPPING_RULE = {"pincode_prefix": "400051", "name": "Bandra Kurla Complex", "cost": 40000}
 
 # As in the reference's get_coupons example; TRYNEW10 is the worked example's 10 % coupon.
 DEMO_COUPONS = [
@@ -153,6 +157,9 @@ def demo_load() -> dict:
                 defaults={**spec, "usage_limit": None, "per_customer_limit": None},
             )
             created["coupons"] += was_created
+        ShippingRule.objects.get_or_create(
+            pincode_prefix=DEMO_SHIPPING_RULE["pincode_prefix"], defaults=DEMO_SHIPPING_RULE
+        )
     return created
 
 

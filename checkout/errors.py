@@ -1,0 +1,22 @@
+class CheckoutError(Exception):
+    """A refusal the customer reads in WhatsApp (answered 427 with `error_msg`).
+
+    `code` is stable for programs, `message` fit for the customer."""
+
+    code = "checkout_refused"
+
+    def __init__(self, message: str, *, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+    def __str__(self):
+        return self.message
+
+
+class CheckoutRequestInvalid(CheckoutError):
+    """The decrypted request is not a checkout request we understand (answered 400, with the
+    encrypted `error_msg` naming what was wrong)."""
+
+    code = "invalid_request"
