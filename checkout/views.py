@@ -41,8 +41,12 @@ class AnyAcceptNegotiation(BaseContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+# WhatsApp's own codes, which Python's http module does not name.
+REASONS = {421: "Cannot Decrypt", 427: "Checkout Refused", 432: "Signature Check Failed"}
+
+
 def _plain(status: int, text: str = "") -> HttpResponse:
-    return HttpResponse(text, status=status, content_type="text/plain")
+    return HttpResponse(text, status=status, content_type="text/plain", reason=REASONS.get(status))
 
 
 class CheckoutEndpointView(APIView):
