@@ -225,7 +225,7 @@ def test_passphrase_without_key_is_refused():
 
 
 def test_small_and_non_rsa_keys_are_refused():
-    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    small = rsa.generate_private_key(public_exponent=65537, key_size=1024)  # noqa: S505 - refused
     curve = ec.generate_private_key(ec.SECP256R1())
     for key, message in ((small, "has 1024 bits"), (curve, "is not an RSA key")):
         pem = key.private_bytes(
