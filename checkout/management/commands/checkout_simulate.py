@@ -59,7 +59,9 @@ class Command(BaseCommand):
             with open(options["public_key"], "rb") as file:
                 public_key = load_pem_public_key(file.read())
         except (OSError, ValueError) as error:
-            raise CommandError(f"Cannot read the public key {options['public_key']}: {error}")
+            raise CommandError(
+                f"Cannot read the public key {options['public_key']}: {error}"
+            ) from None
 
         payload = self._payload(options, action, argument)
         envelope, aes_key, iv = request_encrypt(payload, public_key)
