@@ -74,11 +74,11 @@ def checkout_answer(*, payload) -> dict:
     elif action == "ping":
         answer["data"] = {"status": "active"}
     elif action == "data_exchange":
-        handler = SUB_ACTIONS.get(payload.get("sub_action"))
+        sub_action = payload.get("sub_action")
+        handler = SUB_ACTIONS.get(sub_action) if isinstance(sub_action, str) else None
         if handler is None:
             raise CheckoutRequestInvalid(
-                f"Unknown sub_action {payload.get('sub_action')!r}: expected one of "
-                f"{', '.join(SUB_ACTIONS)}."
+                f"Unknown sub_action {sub_action!r}: expected one of {', '.join(SUB_ACTIONS)}."
             )
         answer["data"] = handler(exchange=_exchange_parse(data))
     else:
