@@ -1,0 +1,360 @@
+"""Benchmark of POST /checkout/ under gunicorn on loopback, driven by wrk.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/<db> python bench/checkout_bench.py
+
+Needs: `wrk` on PATH (Debian: `apt-get install wrk`; the script installs nothing and stops if it
+is missing), gunicorn in this virtualenv, and a database it may migrate and fill with bench
+orders (DATABASE_URL; default a throwaway SQLite file, which serializes writes). All crypto of
+the client side (WhatsApp's) is done before the clock starts: wrk posts pre-encrypted, pre-signed
+bodies. In the same run it times the bare server-side crypto per request (RSA-OAEP decryption of
+the AES key, AES-GCM decryption of the request and encryption of the answer) as the floor.
+
+Prints, per scenario: requests/s, p50/p90/p99 latency, non-2xx answers, and for the writing
+scenarios how many requests actually wrote (order events per request).
+"""
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "checkout_wrk.lua"
+TARGETS = {"get_coupons": (600, 100), "apply_coupon": (300, 100)}  # req/s, p99 ms
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--port", type=int, default=8150)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1, help="gthread when above 1")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=15, help="seconds per scenario")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds before each scenario")
+    parser.add_argument("--orders", type=int, default=200, help="bench orders to spread writes on")
+    parser.add_argument(
+        "--scenarios",
+        default="ping,get_coupons,apply_coupon,apply_shipping",
+        help="comma-separated; ping is the transport alone (signature, decryption, answer)",
+    )
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
+    options = parser.parse_args()
+
+    wrk = shutil.which("wrk")
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if wrk is None:
+        sys.exit("wrk is not installed: on Debian/Ubuntu `apt-get install wrk`, then run again.")
+    if not gunicorn.exists():
+        sys.exit(f"gunicorn is not in this virtualenv ({gunicorn}): pip install -e '.[dev]'.")
+
+    workdir = Path(tempfile.mkdtemp(prefix="checkout-bench-"))
+    try:
+        run(options, wrk, gunicorn, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(options, wrk, gunicorn, workdir):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_path = workdir / "key.pem"
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    key_path.chmod(0o600)
+    app_secret = secrets.token_hex(16)
+    database_url = options.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    if database_url.startswith("postgres") and "conn_max_age" not in database_url:
+        database_url += ("&" if "?" in database_url else "?") + "conn_max_age=60"
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SECRET_KEY": secrets.token_hex(32),
+        "DJANGO_DEBUG": "false",
+        "DATABASE_URL": database_url,
+        "WHATSAPP_CHECKOUT_PRIVATE_KEY": "",
+        "WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE": str(key_path),
+        "WHATSAPP_CHECKOUT_PRIVATE_KEY_PASSPHRASE": "",
+        "WHATSAPP_APP_SECRET": app_secret,
+        "LOG_LEVEL": "ERROR",
+    }
+    os.environ.update(environment)
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.db import OperationalError
+
+    try:
+        references = prepare_database(options.orders)
+    except OperationalError as error:
+        sys.exit(f"Cannot use the database {database_url}: {error}")
+    scenarios = [name.strip() for name in options.scenarios.split(",") if name.strip()]
+    bodies = {
+        name: write_bodies(workdir, name, references, key.public_key(), app_secret)
+        for name in scenarios
+    }
+    floor = crypto_floor(key, references[0])
+
+    server = subprocess.Popen(
+        [
+            str(gunicorn),
+            "config.wsgi:application",
+            f"--bind=127.0.0.1:{options.port}",
+            f"--workers={options.workers}",
+            f"--threads={options.threads}",
+            f"--worker-class={'gthread' if options.threads > 1 else 'sync'}",
+            "--log-level=warning",
+            "--backlog=2048",
+        ],
+        cwd=BASE_DIR,
+        env=environment,
+    )
+    url = f"http://127.0.0.1:{options.port}/checkout/"
+    results = {}
+    try:
+        wait_ready(url, key.public_key(), app_secret, server)
+        load_before = os.getloadavg()
+        for name in scenarios:
+            wrk_run(wrk, url, bodies[name], options, options.warmup)  # warm-up, not counted
+            events_before = order_events()
+            results[name] = wrk_run(wrk, url, bodies[name], options, options.duration)
+            results[name]["writes"] = order_events() - events_before
+        load_after = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report(options, database_url, floor, results, load_before, load_after)
+
+
+def prepare_database(count):
+    """Migrated schema, the demo data, and `count` copies of the demo order (bench customers)."""
+    from django.core.management import call_command
+
+    from checkout.models import ShippingRule
+    from orders.demo import DEMO_REFERENCE_ID, demo_load
+    from orders.models import Order, OrderAddress, OrderItem
+
+    call_command("migrate", verbosity=0)
+    demo_load()
+    ShippingRule.objects.get_or_create(
+        pincode_prefix="400050", defaults={"name": "Bench: Bandra West", "cost": 30000}
+    )
+    demo = Order.objects.get(reference_id=DEMO_REFERENCE_ID)
+    item = demo.items.get()
+    address = demo.addresses.get()
+    references = []
+    for number in range(1, count + 1):
+        reference_id = f"BENCH-{number:04d}"
+        references.append(reference_id)
+        if Order.objects.filter(reference_id=reference_id).exists():
+            continue
+        order = Order.objects.get(pk=demo.pk)
+        order.pk = None
+        order.reference_id = reference_id
+        order.customer_phone = f"+9190001{number:05d}"
+        order.selected_address = None
+        order.coupon_code, order.coupon_discount = "", 0
+        order.save()
+        OrderItem.objects.create(
+            **{
+                f.name: getattr(item, f.name)
+                for f in item._meta.fields
+                if f.name not in ("id", "order")
+            },
+            order=order,
+        )
+        OrderAddress.objects.create(
+            **{
+                f.name: getattr(address, f.name)
+                for f in address._meta.fields
+                if f.name not in ("id", "order")
+            },
+            order=order,
+        )
+    return references
+
+
+def exchange(sub_action, reference_id, phone, **given):
+    return {
+        "version": "1.0",
+        "action": "data_exchange",
+        "sub_action": sub_action,
+        "data": {
+            "order_details": {"reference_id": reference_id},
+            "input": {"user_id": phone, **given},
+        },
+    }
+
+
+def payloads(name, references):
+    """Requests that change the order every time for the writing scenarios: two coupons (or two
+    addresses) alternate on each order."""
+    from orders.demo import DEMO_ADDRESS
+    from orders.models import Order
+
+    phones = dict(
+        Order.objects.filter(reference_id__in=references).values_list(
+            "reference_id", "customer_phone"
+        )
+    )
+    if name == "ping":
+        yield from ({"version": "3.0", "action": "ping"} for _ in references)
+        return
+    rounds = {
+        "get_coupons": [{}],
+        "apply_coupon": [{"coupon": {"code": "TRYNEW20"}}, {"coupon": {"code": "TRYNEW30"}}],
+        "apply_shipping": [
+            {"selected_address": DEMO_ADDRESS},
+            {"selected_address": {**DEMO_ADDRESS, "in_pin_code": "400050"}},
+        ],
+    }[name]
+    for given in rounds:
+        for reference_id in references:
+            yield exchange(name, reference_id, str(phones[reference_id]).lstrip("+"), **given)
+
+
+def write_bodies(workdir, name, references, public_key, app_secret):
+    from checkout.crypto import request_encrypt, signature_compute
+
+    path = workdir / f"{name}.bodies"
+    with path.open("w") as file:
+        for payload in payloads(name, references):
+            envelope, _, _ = request_encrypt(payload, public_key)
+            body = json.dumps(envelope)
+            file.write(f"{signature_compute(body.encode(), app_secret)}\t{body}\n")
+    return path
+
+
+def crypto_floor(key, reference_id, rounds=2000):
+    """Server-side crypto alone, one core: RSA-OAEP decrypt + AES-GCM decrypt + AES-GCM encrypt
+    of an order_details-sized answer."""
+    from checkout.crypto import request_decrypt, request_encrypt, response_encrypt
+    from orders.models import Order
+    from orders.serializers import order_details_build
+
+    answer = {
+        "data": {"order_details": order_details_build(Order.objects.get(reference_id=reference_id))}
+    }
+    envelopes = [
+        request_encrypt(exchange("apply_coupon", reference_id, "919000100001"), key.public_key())[0]
+        for _ in range(rounds)
+    ]
+    started = time.perf_counter()
+    for envelope in envelopes:
+        decrypted = request_decrypt(envelope, key)
+        response_encrypt(answer, aes_key=decrypted.aes_key, iv=decrypted.iv)
+    return (time.perf_counter() - started) / rounds * 1000
+
+
+def wait_ready(url, public_key, app_secret, server, timeout=60):
+    import requests
+
+    from checkout.crypto import request_encrypt, signature_compute
+
+    envelope, _, _ = request_encrypt({"version": "3.0", "action": "ping"}, public_key)
+    body = json.dumps(envelope).encode()
+    headers = {"X-Hub-Signature-256": signature_compute(body, app_secret)}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn exited with {server.returncode} (is port {url} free?)")
+        try:
+            if requests.post(url, data=body, headers=headers, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"gunicorn did not answer {url} within {timeout}s")
+
+
+def wrk_run(wrk, url, bodies, options, duration):
+    threads = min(2, options.connections)
+    result = subprocess.run(
+        [
+            wrk,
+            f"-t{threads}",
+            f"-c{options.connections}",
+            f"-d{duration}s",
+            "--timeout=10s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(bodies),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(row for row in result.stdout.splitlines() if row.startswith("RESULT "))
+    values = dict(pair.split("=") for pair in line.split()[1:])
+    values = {name: int(value) for name, value in values.items()}
+    values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
+    return values
+
+
+def order_events():
+    from orders.models import OrderEvent
+
+    return OrderEvent.objects.count()
+
+
+def report(options, database_url, floor, results, load_before, load_after):
+    from django.db import connection
+
+    print("\nCheckout endpoint benchmark")
+    print(
+        f"  machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
+        f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after "
+        "(other work on the machine included)"
+    )
+    print(
+        f"  server: gunicorn {options.workers} workers x {options.threads} threads "
+        f"({'gthread' if options.threads > 1 else 'sync'}), DEBUG off, "
+        f"database {connection.vendor} ({database_url.split('?')[-1] if '?' in database_url else 'no options'})"
+    )
+    print(
+        f"  load: wrk, {options.connections} connections, {options.duration}s per scenario "
+        f"after {options.warmup}s warm-up, pre-encrypted pre-signed bodies"
+    )
+    print(
+        f"\n  floor: server-side crypto alone {floor:.3f} ms/request on one core "
+        f"(= {1000 / floor:,.0f} req/s per core)"
+    )
+    print(
+        f"\n  {'scenario':<16}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
+        f"{'non-2xx':>9}{'errors':>8}{'writes/req':>11}  target"
+    )
+    for name, r in results.items():
+        errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
+        writes = r["writes"] / r["requests"] if r["requests"] else 0
+        target = ""
+        if name in TARGETS:
+            rps, p99 = TARGETS[name]
+            met = r["rps"] >= rps and r["p99_us"] / 1000 < p99
+            target = f"{'met' if met else 'MISSED'} (>{rps} req/s, p99 <{p99} ms)"
+        print(
+            f"  {name:<16}{r['rps']:>9,.0f}{r['p50_us'] / 1000:>9.1f}{r['p90_us'] / 1000:>9.1f}"
+            f"{r['p99_us'] / 1000:>9.1f}{r['non2xx']:>9}{errors:>8}{writes:>11.2f}  {target}"
+        )
+        print(f"  {'':<16}p50 = {r['p50_us'] / 1000 / floor:.1f} x the crypto floor")
+
+
+if __name__ == "__main__":
+    main()
