@@ -318,6 +318,7 @@ def order_events():
 def report(options, database_url, floor, results, load_before, load_after):
     from django.db import connection
 
+    options_text = database_url.split("?")[-1] if "?" in database_url else "no options"
     print("\nCheckout endpoint benchmark")
     print(
         f"  machine: {os.cpu_count()} cores ({platform.processor() or platform.machine()}), "
@@ -327,7 +328,7 @@ def report(options, database_url, floor, results, load_before, load_after):
     print(
         f"  server: gunicorn {options.workers} workers x {options.threads} threads "
         f"({'gthread' if options.threads > 1 else 'sync'}), DEBUG off, "
-        f"database {connection.vendor} ({database_url.split('?')[-1] if '?' in database_url else 'no options'})"
+        f"database {connection.vendor} ({options_text})"
     )
     print(
         f"  load: wrk, {options.connections} connections, {options.duration}s per scenario "
