@@ -7,3 +7,4 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-not-a-secret")
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_AUTOREFRESH = True  # serve from the finders; tests never run collectstatic
