@@ -8,25 +8,17 @@ from .money import format_rupees
 from .services import order_save
 
 
-class OrderItemInline(admin.TabularInline):
+class OrderItemInline(admin.StackedInline):
     model = OrderItem
     form = OrderItemAdminForm
     extra = 0
     min_num = 1
     fields = (
-        "name",
-        "retailer_id",
-        "quantity",
-        "amount",
-        "sale_amount",
-        "country_of_origin",
-        "importer_name",
-        "importer_address_line1",
-        "importer_address_line2",
-        "importer_city",
-        "importer_zone_code",
-        "importer_postal_code",
-        "importer_country_code",
+        ("name", "retailer_id"),
+        ("quantity", "amount", "sale_amount"),
+        ("country_of_origin", "importer_name"),
+        ("importer_address_line1", "importer_address_line2"),
+        ("importer_city", "importer_zone_code", "importer_postal_code", "importer_country_code"),
     )
 
 
@@ -126,6 +118,14 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("items")
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        # The address is picked from this order's own addresses, edited in the inline below.
+        widget = form.base_fields["selected_address"].widget
+        widget.can_add_related = widget.can_change_related = widget.can_delete_related = False
+        widget.can_view_related = False
+        return form
 
     def save_model(self, request, obj, form, change):
         order_save(order=obj, source=EventSource.ADMIN, actor=request.user)
