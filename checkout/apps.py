@@ -6,6 +6,7 @@ class CheckoutConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import checks  # noqa: F401 - registers the deploy check
         from .keys import private_key_configure
 
         # Once per process: a configured but unusable key stops start-up here.

@@ -16,6 +16,12 @@ KEY_FILE = "WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE"
 PASSPHRASE = "WHATSAPP_CHECKOUT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 - a variable name
 MIN_KEY_BITS = 2048
 
+NO_KEY_MESSAGE = (
+    f"No checkout private key: /checkout/ answers 503 until {KEY} (PEM text) or {KEY_FILE} "
+    f"(a path) is set, plus {PASSPHRASE} if it is encrypted; make one with "
+    "`python manage.py checkout_keygen`."
+)
+
 _loaded = {"key": None}
 
 
@@ -80,16 +86,13 @@ def private_key_configure():
     """Load the key from the settings into this process (start-up, and tests changing them).
 
     A configured key that cannot be used raises ImproperlyConfigured: the process does not start.
-    No key at all is allowed (development); the endpoint then answers 503 until one is set.
+    No key at all is allowed, so the product starts without one (quick start, a shop that does not
+    use the checkout endpoint): a warning is logged and /checkout/ answers 503 until one is set;
+    `manage.py check --deploy` reports it as an error (checkout.E001).
     """
     _loaded["key"] = private_key_from_settings()
     if _loaded["key"] is None:
-        logger.warning(
-            "No checkout private key: /checkout/ answers 503 until %s or %s is set "
-            "(make one with `python manage.py checkout_keygen`).",
-            KEY,
-            KEY_FILE,
-        )
+        logger.warning(NO_KEY_MESSAGE)
     if not settings.WHATSAPP_APP_SECRET:
         logger.warning(
             "WHATSAPP_APP_SECRET is not set: /checkout/ does not check X-Hub-Signature-256."
@@ -99,14 +102,3 @@ def private_key_configure():
 
 def checkout_private_key():
     return _loaded["key"]
-
-
-def private_key_require():
-    """For the web server in production: refuse to start without a key (unless DEBUG)."""
-    if _loaded["key"] is None and not settings.DEBUG:
-        raise ImproperlyConfigured(
-            f"The checkout endpoint needs its private key: set {KEY} (PEM text) or {KEY_FILE} "
-            f"(a path), plus {PASSPHRASE} if it is encrypted; `python manage.py checkout_keygen` "
-            "makes one. (With DJANGO_DEBUG=true the server starts without it and /checkout/ "
-            "answers 503.)"
-        )

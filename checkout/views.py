@@ -22,7 +22,7 @@ from .crypto import (
     signature_valid,
 )
 from .errors import CheckoutError, CheckoutRequestInvalid
-from .keys import KEY, KEY_FILE, checkout_private_key
+from .keys import NO_KEY_MESSAGE, checkout_private_key
 from .services import checkout_answer
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,7 @@ class CheckoutEndpointView(APIView):
     def post(self, request):
         private_key = checkout_private_key()
         if private_key is None:
-            return _plain(
-                503, f"The checkout endpoint has no private key: set {KEY} or {KEY_FILE}."
-            )
+            return _plain(503, NO_KEY_MESSAGE)
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:

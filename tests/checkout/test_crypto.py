@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
@@ -24,10 +25,8 @@ from checkout.crypto import (
     signature_valid,
 )
 from checkout.keys import (
-    checkout_private_key,
     private_key_configure,
     private_key_from_settings,
-    private_key_require,
 )
 from tests.checkout.conftest import APP_SECRET, FIXTURES, VECTOR_PASSPHRASE, vector_key_pem
 
@@ -239,26 +238,20 @@ def test_small_and_non_rsa_keys_are_refused():
 
 def test_no_key_starts_with_a_warning_and_the_endpoint_answers_503(client, caplog):
     try:
-        with key_settings(), override_settings(DEBUG=True):
+        with key_settings():
             assert private_key_configure() is None
-            private_key_require()  # development: no refusal
             response = client.post("/checkout/", b"{}", content_type="application/json")
+            errors = run_checks(include_deployment_checks=True, tags=["checkout"])
     finally:
         private_key_configure()
     assert "No checkout private key" in caplog.text
     assert response.status_code == 503
     assert b"WHATSAPP_CHECKOUT_PRIVATE_KEY" in response.content
+    assert [error.id for error in errors] == ["checkout.E001"]
 
 
-def test_web_server_refuses_to_start_without_key_in_production():
-    try:
-        with key_settings(), override_settings(DEBUG=False):
-            private_key_configure()
-            assert checkout_private_key() is None
-            with pytest.raises(ImproperlyConfigured, match="WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE"):
-                private_key_require()
-    finally:
-        private_key_configure()
+def test_deploy_check_passes_with_a_key(checkout_key):
+    assert run_checks(include_deployment_checks=True, tags=["checkout"]) == []
 
 
 def test_a_wrong_key_stops_start_up():
