@@ -152,13 +152,18 @@ def _order_details(order: Order, exchange: Exchange) -> dict:
     }
 
 
+def _storable(text: str) -> bool:
+    """No control characters (PostgreSQL refuses NUL) and no lone surrogates (not UTF-8)."""
+    return not any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in text)
+
+
 def _text(value, *, what: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise CheckoutError(f"The {what} must be text.", code="invalid_text")
     text = str(value).strip()
-    if any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in text):
+    if not _storable(text):
         raise CheckoutError(
             f"The {what} contains characters that are not text.", code="invalid_text"
         )
@@ -182,15 +187,15 @@ def _get_coupons(*, exchange: Exchange) -> dict:
 
 
 def _coupon_code(exchange: Exchange) -> str:
+    from coupons.errors import CouponError
+
     coupon = exchange.input.get("coupon")
     code = coupon.get("code") if isinstance(coupon, dict) else None
     if not isinstance(code, str):
         raise CheckoutRequestInvalid("data.input.coupon.code is missing.")
-    code = _text(code, what="coupon code")
-    if not code or len(code) > MAX_COUPON_CODE_LENGTH:
-        raise CheckoutError(
-            f"{code[:MAX_COUPON_CODE_LENGTH]!r} is not a coupon code.", code="coupon_invalid"
-        )
+    if len(code) > MAX_COUPON_CODE_LENGTH or not _storable(code):
+        # Cannot be one of our codes (and must not reach the database as it is).
+        raise CheckoutError(str(CouponError("not_found")), code="not_found")
     return code
 
 
