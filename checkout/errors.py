@@ -1,18 +1,11 @@
-class CheckoutError(Exception):
-    """A refusal the customer reads in WhatsApp (answered 427 with `error_msg`).
+from orders.errors import OrderError
 
-    `code` is stable for programs, `message` fit for the customer."""
+
+class CheckoutError(OrderError):
+    """A refusal the customer reads in WhatsApp (answered 427 with `error_msg`): `code` is stable
+    for programs, `message` fit for the customer."""
 
     code = "checkout_refused"
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-    def __str__(self):
-        return self.message
 
 
 class CheckoutRequestInvalid(CheckoutError):

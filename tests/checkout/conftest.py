@@ -12,47 +12,22 @@ from django.test import override_settings
 
 from checkout.crypto import DecryptionError, request_encrypt, response_decrypt, signature_compute
 from checkout.keys import private_key_configure
-from orders.demo import DEMO_ADDRESS, DEMO_REFERENCE_ID
+from orders.demo import DEMO_REFERENCE_ID
 from orders.models import Order, OrderAddress, OrderEvent
+from tests.orders.test_serializer import REFERENCE_ORDER_DETAILS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 APP_SECRET = "test-app-secret"
 OLD_APP_SECRET = "test-app-secret-before-rotation"
 VECTOR_PASSPHRASE = "vector-passphrase"
 
-# data.order_details of the reference's request examples (WhatsApp sends the order it shows).
-REFERENCE_REQUEST_ORDER_DETAILS = {
-    "reference_id": DEMO_REFERENCE_ID,
-    "type": "physical-goods",
-    "currency": "INR",
-    "shipping_info": {"country": "IN", "addresses": [DEMO_ADDRESS]},
-    "order": {
-        "items": [
-            {
-                "amount": {"offset": 100, "value": 200000},
-                "sale_amount": {"offset": 100, "value": 150000},
-                "name": "Blue Elf Aloe",
-                "quantity": 1,
-                "country_of_origin": "India",
-                "importer_name": "Lucky Shrub Imports and Exports",
-                "importer_address": {
-                    "address_line1": "One BKC",
-                    "address_line2": "Bandra Kurla Complex",
-                    "city": "Mumbai",
-                    "zone_code": "MH",
-                    "postal_code": "400051",
-                    "country_code": "IN",
-                },
-            }
-        ],
-        "subtotal": {"offset": 100, "value": 150000},
-        "shipping": {"offset": 100, "value": 20000},
-        "tax": {"offset": 100, "value": 10000},
-        "discount": {"offset": 100, "value": 15000, "description": "Additional 10% off"},
-        "status": "pending",
-        "expiration": {"timestamp": "1726627150", "description": "order expires in 5 min"},
-    },
-    "total_amount": {"offset": 100, "value": 165000},
+# data.order_details of the reference's request examples: the order WhatsApp shows, without
+# the payment block, with the expiration WhatsApp describes.
+REFERENCE_REQUEST_ORDER_DETAILS = copy.deepcopy(REFERENCE_ORDER_DETAILS)
+del REFERENCE_REQUEST_ORDER_DETAILS["payment_settings"]
+REFERENCE_REQUEST_ORDER_DETAILS["order"]["expiration"] = {
+    "timestamp": "1726627150",
+    "description": "order expires in 5 min",
 }
 
 

@@ -69,7 +69,7 @@ def endpoint(checkout_key):
         yield mock
 
 
-def simulate(*args):
+def simulate(*args, app_secret=APP_SECRET):
     out = StringIO()
     call_command(
         "checkout_simulate",
@@ -78,7 +78,7 @@ def simulate(*args):
         "--public-key",
         str(FIXTURES / "vector_public_key.pem"),
         "--app-secret",
-        APP_SECRET,
+        app_secret,
         *args,
         stdout=out,
     )
@@ -101,19 +101,7 @@ def test_simulate_apply_shipping_served_and_not(endpoint, demo):
 
 
 def test_simulate_unsigned_shows_the_432(endpoint, demo):
-    out = StringIO()
-    call_command(
-        "checkout_simulate",
-        "--url",
-        URL,
-        "--public-key",
-        str(FIXTURES / "vector_public_key.pem"),
-        "--app-secret",
-        "",
-        "abc.123_xyz-1",
-        stdout=out,
-    )
-    assert "< HTTP 432" in out.getvalue()
+    assert "< HTTP 432" in simulate("abc.123_xyz-1", app_secret="")
 
 
 def test_simulate_checks_its_arguments(db):

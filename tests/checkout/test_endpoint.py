@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from checkout.crypto import request_encrypt, signature_compute
 from checkout.views import MAX_BODY_BYTES
+from orders.demo import DEMO_ADDRESS
 from orders.models import Order, OrderStatus
 from orders.services import order_status_change
 from tests.checkout.conftest import APP_SECRET, OLD_APP_SECRET, db_snapshot, exchange_request
@@ -202,14 +203,7 @@ def test_421_cases_have_no_details(whatsapp, unchanged, private_key):
 
 # --- 427 ----------------------------------------------------------------------------------------
 
-ADDRESS = {
-    "name": "Nidhi Tripathi",
-    "phone_number": "919000090000",
-    "address": "Bandra Kurla Complex",
-    "city": "Mumbai",
-    "state": "Maharastra",
-    "in_pin_code": "400051",
-}
+ADDRESS = DEMO_ADDRESS
 
 
 def refusal(whatsapp, payload):
