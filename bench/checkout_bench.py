@@ -9,8 +9,10 @@ the client side (WhatsApp's) is done before the clock starts: wrk posts pre-encr
 bodies. In the same run it times the bare server-side crypto per request (RSA-OAEP decryption of
 the AES key, AES-GCM decryption of the request and encryption of the answer) as the floor.
 
-Prints, per scenario: requests/s, p50/p90/p99 latency, non-2xx answers, and for the writing
-scenarios how many requests actually wrote (order events per request).
+Prints, per scenario: requests/s, p50/p90/p99 latency, non-2xx answers, how many requests
+actually wrote (order events per request), and the CPU time gunicorn's processes spent per
+request (read from /proc, so it holds even when other work shares the cores; compared with the
+crypto floor, and turned into the most the cores could serve).
 """
 
 import argparse
@@ -132,9 +134,10 @@ def run(options, wrk, gunicorn, workdir):
         load_before = os.getloadavg()
         for name in scenarios:
             wrk_run(wrk, url, bodies[name], options, options.warmup)  # warm-up, not counted
-            events_before = order_events()
+            events_before, cpu_before = order_events(), server_cpu_seconds(server.pid)
             results[name] = wrk_run(wrk, url, bodies[name], options, options.duration)
             results[name]["writes"] = order_events() - events_before
+            results[name]["cpu_s"] = server_cpu_seconds(server.pid) - cpu_before
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -309,6 +312,24 @@ def wrk_run(wrk, url, bodies, options, duration):
     return values
 
 
+def server_cpu_seconds(master_pid):
+    """CPU time (user + system) of gunicorn's master and workers so far, from /proc: what the
+    server itself spent, whatever else runs on the machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [master_pid]
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # a worker that was just replaced
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def order_events():
     from orders.models import OrderEvent
 
@@ -340,11 +361,13 @@ def report(options, database_url, floor, results, load_before, load_after):
     )
     print(
         f"\n  {'scenario':<16}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'non-2xx':>9}{'errors':>8}{'writes/req':>11}  target"
+        f"{'non-2xx':>9}{'errors':>8}{'writes/req':>11}{'CPU ms/req':>11}  target"
     )
+    cores = os.cpu_count()
     for name, r in results.items():
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
         writes = r["writes"] / r["requests"] if r["requests"] else 0
+        cpu = r["cpu_s"] * 1000 / r["requests"] if r["requests"] else 0
         target = ""
         if name in TARGETS:
             rps, p99 = TARGETS[name]
@@ -352,9 +375,15 @@ def report(options, database_url, floor, results, load_before, load_after):
             target = f"{'met' if met else 'MISSED'} (>{rps} req/s, p99 <{p99} ms)"
         print(
             f"  {name:<16}{r['rps']:>9,.0f}{r['p50_us'] / 1000:>9.1f}{r['p90_us'] / 1000:>9.1f}"
-            f"{r['p99_us'] / 1000:>9.1f}{r['non2xx']:>9}{errors:>8}{writes:>11.2f}  {target}"
+            f"{r['p99_us'] / 1000:>9.1f}{r['non2xx']:>9}{errors:>8}{writes:>11.2f}{cpu:>11.2f}"
+            f"  {target}"
         )
-        print(f"  {'':<16}p50 = {r['p50_us'] / 1000 / floor:.1f} x the crypto floor")
+        if cpu:
+            print(
+                f"  {'':<16}server CPU/request = {cpu / floor:.1f} x the crypto floor; "
+                f"{cores} cores to itself, gunicorn could serve at most {cores * 1000 / cpu:,.0f} "
+                "req/s (PostgreSQL's and wrk's CPU not counted)"
+            )
 
 
 if __name__ == "__main__":
