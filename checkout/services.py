@@ -110,8 +110,8 @@ def _phone_e164(user_id) -> str | None:
         number = phonenumbers.parse(text if text.startswith("+") else f"+{text}", None)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_valid_number(number):
-        return None
+    # No validity check: only an exact match with the order's (valid) number is accepted, and
+    # WhatsApp may know newer number ranges than the phonenumbers data.
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
