@@ -2,15 +2,16 @@ from django.contrib import admin
 
 from orders.money import format_rupees
 
+from .forms import ShippingRuleAdminForm
 from .models import ShippingRule
 
 
 @admin.register(ShippingRule)
 class ShippingRuleAdmin(admin.ModelAdmin):
+    form = ShippingRuleAdminForm
     list_display = ["name", "pincode_label", "cost_rupees", "free_above_rupees", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["name", "pincode_prefix"]
-    fields = ["name", "pincode_prefix", "cost", "free_above", "is_active"]
 
     @admin.display(description="PIN codes", ordering="pincode_prefix")
     def pincode_label(self, rule):

@@ -190,20 +190,19 @@ def test_demo_load_adds_the_rule_once(demo):
     assert list(ShippingRule.objects.values_list("pincode_prefix", "cost")) == [("400051", 40000)]
 
 
-def test_admin_lists_and_adds_rules(admin_client, db):
+def test_admin_lists_and_adds_rules_in_rupees(admin_client, db):
     ShippingRule.objects.create(name="Mumbai", pincode_prefix="400", cost=30000, free_above=500000)
     listing = admin_client.get("/admin/checkout/shippingrule/")
     assert listing.status_code == 200
     assert b"400\xe2\x80\xa6" in listing.content and b"5,000.00" in listing.content
+    add = "/admin/checkout/shippingrule/add/"
     response = admin_client.post(
-        "/admin/checkout/shippingrule/add/",
-        {
-            "name": "Default",
-            "pincode_prefix": "",
-            "cost": "9900",
-            "free_above": "",
-            "is_active": "on",
-        },
+        add, {"name": "Default", "pincode_prefix": "", "cost": "99.00", "is_active": "on"}
     )
     assert response.status_code == 302
-    assert ShippingRule.objects.get(pincode_prefix="").cost == 9900
+    rule = ShippingRule.objects.get(pincode_prefix="")
+    assert (rule.cost, rule.free_above) == (9900, None)
+    response = admin_client.post(add, {"name": "Pune", "pincode_prefix": "411", "cost": "ninety"})
+    assert response.status_code == 200
+    assert "is not an amount in rupees" in response.content.decode()
+    assert not ShippingRule.objects.filter(pincode_prefix="411").exists()
