@@ -3,7 +3,8 @@
 import csv
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import CharField, Count, Q
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from orders.money import order_totals
@@ -144,7 +145,8 @@ def pool_export_rows(*, pool: CouponPool):
     codes = (
         PoolCode.objects.filter(pool=pool)
         .order_by("id")
-        .values_list("id", "code", "phone", "assigned_at")
+        .annotate(e164=Cast("phone", output_field=CharField()))  # as text, not parsed again
+        .values_list("id", "code", "e164", "assigned_at")
     )
     for pk, code, phone, assigned_at in codes.iterator(chunk_size=2000):
         reference_id, redemption_status = redeemed.get(pk, ("", None))
@@ -158,7 +160,7 @@ def pool_export_rows(*, pool: CouponPool):
             status = PoolCodeStatus.FREE
         yield [
             code,
-            str(phone or ""),
+            phone or "",
             timezone.localtime(assigned_at).isoformat() if assigned_at else "",
             reference_id,
             status.value,

@@ -56,8 +56,8 @@ def test_generate_codes_with_prefix_and_length_from_the_unambiguous_alphabet(poo
 def test_generated_codes_never_repeat_an_existing_pool_or_coupon_code(pool, monkeypatch):
     PoolCodeFactory(code="AAAA")
     CouponFactory(code="BBBB")
-    draws = iter(["AAAA", "BBBB", "CCCC", "CCCC", "BBBB", "DDDD"])
-    monkeypatch.setattr("coupons.services._random_code", lambda prefix, length: next(draws))
+    draws = iter([["AAAA", "BBBB"], ["CCCC", "CCCC"], ["BBBB"], ["DDDD"]])
+    monkeypatch.setattr("coupons.services._random_codes", lambda **kwargs: next(draws))
 
     pool_codes_generate(pool=pool, count=2, length=4)
 
