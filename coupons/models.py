@@ -81,6 +81,14 @@ class Coupon(models.Model):
 
     def save(self, *args, **kwargs):
         self.code = normalize_code(self.code)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # times_used is kept by the coupon services' conditional UPDATEs: an edit made on
+            # an instance loaded earlier must not write back its stale count.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "times_used"
+            ]
         super().save(*args, **kwargs)
 
     def clean(self):

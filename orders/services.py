@@ -125,6 +125,9 @@ def order_save(*, order: Order, source: str, actor=None) -> Order:
         }
         if "status" in changes:
             order_status_check_move(current=stored.status, new=order.status)
+        # The coupon snapshot belongs to coupons.services: keep what is stored, not what this
+        # instance held when it was loaded (a coupon may have been applied since).
+        order.coupon_code, order.coupon_discount = stored.coupon_code, stored.coupon_discount
         order.save()
         if "status" in changes:
             _coupon_settle(order)

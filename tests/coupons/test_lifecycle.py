@@ -238,3 +238,26 @@ def test_expired_pending_orders_give_their_coupons_back(make_order):
     assert CouponRedemption.objects.get().status == RedemptionStatus.RELEASED
     assert coupon_events(expired)[-1] == ({"code": "ONCE", "discount": 2000}, None, "system")
     assert apply(still_open, "ONCE").coupon_code == "ONCE"
+
+
+def test_saving_a_stale_coupon_keeps_the_live_usage_count(order):
+    stale = CouponFactory(code="FLAT", usage_limit=5)
+    apply(order, "FLAT")
+
+    stale.description = "Edited in the admin meanwhile"
+    stale.save()
+
+    stale.refresh_from_db()
+    assert (stale.description, stale.times_used) == ("Edited in the admin meanwhile", 1)
+
+
+def test_saving_a_stale_order_keeps_the_applied_coupon(order):
+    CouponFactory(code="FLAT", amount_off=2000)
+    stale = type(order).objects.get(pk=order.pk)
+    apply(order, "FLAT")
+
+    stale.shipping = 40000
+    order_save(order=stale, source=EventSource.ADMIN)
+
+    stale.refresh_from_db()
+    assert (stale.shipping, stale.coupon_code, stale.coupon_discount) == (40000, "FLAT", 2000)
