@@ -94,7 +94,11 @@ def main():
     vendor = connection.vendor
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        print(f"database: {vendor} ({connection.settings_dict['NAME']})")
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+        print(
+            f"database: {vendor} ({connection.settings_dict['NAME']}); "
+            f"load average {load} on {os.cpu_count()} CPUs"
+        )
         bench()
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
