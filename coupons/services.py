@@ -29,6 +29,7 @@ from orders.services import order_event_record
 
 from .errors import CouponError
 from .models import (
+    ACTIVE_REDEMPTION,
     Coupon,
     CouponPool,
     CouponRedemption,
@@ -239,8 +240,7 @@ def _pool_code_check(*, pool_code: PoolCode, phone: str, order: Order) -> None:
     if pool_code.phone is None or str(pool_code.phone) != phone:
         raise CouponError("not_for_you")
     taken = (
-        CouponRedemption.objects.filter(pool_code=pool_code)
-        .exclude(status=RedemptionStatus.RELEASED)
+        CouponRedemption.objects.filter(ACTIVE_REDEMPTION, pool_code=pool_code)
         .exclude(order_id=order.pk)
         .exists()
     )
