@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from coupons.models import Coupon
+from coupons.models import Coupon, CouponPool, PoolCode
 from orders.models import Order, OrderAddress, OrderItem
 
 
@@ -76,3 +76,18 @@ class CouponFactory(factory.django.DjangoModelFactory):
     discount_type = Coupon.DiscountType.FIXED
     amount_off = 2000
     per_customer_limit = None
+
+
+class CouponPoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CouponPool
+
+    coupon = factory.SubFactory(CouponFactory)
+
+
+class PoolCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PoolCode
+
+    pool = factory.SubFactory(CouponPoolFactory)
+    code = factory.Sequence(lambda n: f"PC{n:06d}")
