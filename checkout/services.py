@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from coupons.errors import CouponError
+from coupons.services import coupon_list_eligible, order_apply_coupon, order_remove_coupon
 from orders.models import ADDRESS_FIELDS, EventSource, Order, OrderAddress, OrderStatus, OrderType
 from orders.money import order_totals
 from orders.selectors import order_get_by_reference
@@ -174,8 +176,6 @@ def _text(value, *, what: str) -> str:
 
 
 def _get_coupons(*, exchange: Exchange) -> dict:
-    from coupons.services import coupon_list_eligible
-
     order = _order_for_customer(exchange, for_update=False)
     coupons = coupon_list_eligible(order=order, phone=exchange.phone)
     return {
@@ -187,8 +187,6 @@ def _get_coupons(*, exchange: Exchange) -> dict:
 
 
 def _coupon_code(exchange: Exchange) -> str:
-    from coupons.errors import CouponError
-
     coupon = exchange.input.get("coupon")
     code = coupon.get("code") if isinstance(coupon, dict) else None
     if not isinstance(code, str):
@@ -200,9 +198,6 @@ def _coupon_code(exchange: Exchange) -> str:
 
 
 def _apply_coupon(*, exchange: Exchange) -> dict:
-    from coupons.errors import CouponError
-    from coupons.services import order_apply_coupon
-
     code = _coupon_code(exchange)
     with transaction.atomic():
         order = _order_for_customer(exchange, for_update=True)
@@ -216,9 +211,6 @@ def _apply_coupon(*, exchange: Exchange) -> dict:
 
 
 def _remove_coupon(*, exchange: Exchange) -> dict:
-    from coupons.errors import CouponError
-    from coupons.services import order_remove_coupon
-
     with transaction.atomic():
         order = _order_for_customer(exchange, for_update=True)
         try:
