@@ -287,11 +287,10 @@ def wait_ready(url, public_key, app_secret, server, timeout=60):
 
 
 def wrk_run(wrk, url, bodies, options, duration):
-    threads = min(2, options.connections)
     result = subprocess.run(
         [
             wrk,
-            f"-t{threads}",
+            "-t1",
             f"-c{options.connections}",
             f"-d{duration}s",
             "--timeout=10s",
@@ -300,6 +299,7 @@ def wrk_run(wrk, url, bodies, options, duration):
             url,
             "--",
             str(bodies),
+            str(secrets.randbelow(1_000_000)),
         ],
         capture_output=True,
         text=True,
@@ -352,7 +352,7 @@ def report(options, database_url, floor, results, load_before, load_after):
         f"database {connection.vendor} ({options_text})"
     )
     print(
-        f"  load: wrk, {options.connections} connections, {options.duration}s per scenario "
+        f"  load: wrk (1 thread), {options.connections} connections, {options.duration}s per scenario "
         f"after {options.warmup}s warm-up, pre-encrypted pre-signed bodies"
     )
     print(

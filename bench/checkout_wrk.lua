@@ -1,5 +1,6 @@
 -- wrk script for bench/checkout_bench.py: posts pre-encrypted, pre-signed checkout bodies.
--- Argument: a file with one request per line, "<X-Hub-Signature-256>\t<JSON body>".
+-- Arguments: a file with one request per line, "<X-Hub-Signature-256>\t<JSON body>", and a
+-- starting position (each run starts elsewhere, so a run does not replay the warm-up's changes).
 local signatures, bodies, count, index = {}, {}, 0, 0
 local thread_number = 0
 
@@ -15,7 +16,7 @@ function init(args)
     signatures[count] = line:sub(1, tab - 1)
     bodies[count] = line:sub(tab + 1)
   end
-  index = (offset or 0) % count
+  index = ((offset or 0) + tonumber(args[2] or "0")) % count
 end
 
 function request()

@@ -147,6 +147,8 @@ def _order_for_customer(exchange: Exchange, *, for_update: bool) -> Order:
 
 
 def _order_details(order: Order, exchange: Exchange) -> dict:
+    """The answer's order_details, built after the change is committed: the coupon row the engine
+    locks (every checkout applying that coupon waits for it) is held no longer than needed."""
     return {
         "order_details": order_details_build(
             order, reference_id=exchange.reference_id, include_payment=False
@@ -207,7 +209,7 @@ def _apply_coupon(*, exchange: Exchange) -> dict:
             )
         except CouponError as error:
             raise CheckoutError(str(error), code=error.code) from error
-        return _order_details(order, exchange)
+    return _order_details(order, exchange)
 
 
 def _remove_coupon(*, exchange: Exchange) -> dict:
@@ -217,7 +219,7 @@ def _remove_coupon(*, exchange: Exchange) -> dict:
             order = order_remove_coupon(order=order, source=EventSource.CHECKOUT)
         except CouponError as error:
             raise CheckoutError(str(error), code=error.code) from error
-        return _order_details(order, exchange)
+    return _order_details(order, exchange)
 
 
 def _apply_shipping(*, exchange: Exchange) -> dict:
@@ -227,7 +229,7 @@ def _apply_shipping(*, exchange: Exchange) -> dict:
     with transaction.atomic():
         order = _order_for_customer(exchange, for_update=True)
         order = order_apply_shipping(order=order, address=selected, source=EventSource.CHECKOUT)
-        return _order_details(order, exchange)
+    return _order_details(order, exchange)
 
 
 SUB_ACTIONS = {
