@@ -352,8 +352,8 @@ def report(options, database_url, floor, results, load_before, load_after):
         f"database {connection.vendor} ({options_text})"
     )
     print(
-        f"  load: wrk (1 thread), {options.connections} connections, {options.duration}s per scenario "
-        f"after {options.warmup}s warm-up, pre-encrypted pre-signed bodies"
+        f"  load: wrk (1 thread), {options.connections} connections, {options.duration}s per "
+        f"scenario after {options.warmup}s warm-up, pre-encrypted pre-signed bodies"
     )
     print(
         f"\n  floor: server-side crypto alone {floor:.3f} ms/request on one core "
