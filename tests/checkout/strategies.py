@@ -1,8 +1,14 @@
-"""Hypothesis strategies: random JSON, and valid checkout requests with parts replaced or cut."""
+"""Hypothesis strategies (random JSON, valid checkout requests with parts replaced or cut), the
+fuzz settings, and the invariant every fuzzed answer must keep."""
 
 import copy
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+from orders.models import Order
+from orders.serializers import order_details_build
+from tests.checkout.conftest import db_snapshot
 
 NASTY_TEXT = st.sampled_from(
     ["", " ", "\x00", "\ud800", "0" * 5000, "abc.123_xyz-1", "919000090000", "400051", "TRYNEW10"]
@@ -54,3 +60,26 @@ def mutated(draw, base: dict):
         else:
             parent.pop(path[-1])
     return payload
+
+
+FUZZ = settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+def check_answer(whatsapp, payload):
+    """A refusal changes nothing; an accepted request answers what is now stored."""
+    before = db_snapshot()
+    reply = whatsapp.post(payload)
+    assert reply.status in (200, 400, 427)
+    if reply.status != 200:
+        assert db_snapshot() == before
+        assert set(reply.data) == {"error_msg"}
+    elif "order_details" in reply.data.get("data", {}):
+        details = reply.data["data"]["order_details"]
+        order = Order.objects.get(reference_id="abc.123_xyz-1")
+        assert details == order_details_build(
+            order, reference_id=details["reference_id"], include_payment=False
+        )

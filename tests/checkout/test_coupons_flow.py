@@ -19,8 +19,7 @@ from tests.checkout.conftest import (
     db_snapshot,
     exchange_request,
 )
-from tests.checkout.strategies import mutated
-from tests.checkout.test_fuzz import FUZZ, check_answer
+from tests.checkout.strategies import FUZZ, check_answer, mutated
 from tests.factories import OrderFactory, OrderItemFactory
 
 COUPON_TRYNEW10 = {"code": "TRYNEW10", "discount": {"value": 16500, "offset": 100}}

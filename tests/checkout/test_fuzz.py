@@ -2,19 +2,13 @@
 
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from checkout.crypto import request_encrypt
 from orders.demo import DEMO_ADDRESS
 from tests.checkout.conftest import db_snapshot, exchange_request
-from tests.checkout.strategies import json_values, mutated
-
-FUZZ = settings(
-    max_examples=120,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+from tests.checkout.strategies import FUZZ, check_answer, json_values, mutated
 
 
 @FUZZ
@@ -62,25 +56,6 @@ def test_random_encrypted_payloads(whatsapp, demo, payload):
     before = db_snapshot()
     assert whatsapp.post(payload).status in (200, 400, 427)
     assert db_snapshot() == before
-
-
-def check_answer(whatsapp, payload):
-    """A refusal changes nothing; an accepted request answers what is now stored."""
-    from orders.models import Order
-    from orders.serializers import order_details_build
-
-    before = db_snapshot()
-    reply = whatsapp.post(payload)
-    assert reply.status in (200, 400, 427)
-    if reply.status != 200:
-        assert db_snapshot() == before
-        assert set(reply.data) == {"error_msg"}
-    elif "order_details" in reply.data.get("data", {}):
-        details = reply.data["data"]["order_details"]
-        order = Order.objects.get(reference_id="abc.123_xyz-1")
-        assert details == order_details_build(
-            order, reference_id=details["reference_id"], include_payment=False
-        )
 
 
 APPLY_SHIPPING = exchange_request("apply_shipping", selected_address=DEMO_ADDRESS)
