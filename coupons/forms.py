@@ -1,33 +1,10 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from orders.money import format_rupees, parse_rupees
+from orders.forms import RupeeField
 
 from .models import Coupon
 from .services import POOL_CODE_MAX_LENGTH
-
-
-class RupeeField(forms.CharField):
-    """Shown and entered as rupees (1,650.00); cleaned to integer paise (None when empty).
-
-    Stand-in for orders.forms.RupeeField, which is being written on the main branch: at merge,
-    import that one instead."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("help_text", "In rupees, e.g. 1,650.00")
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value):
-        return format_rupees(value) if isinstance(value, int) else value
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return None
-        try:
-            return parse_rupees(value)
-        except ValueError as error:
-            raise ValidationError(str(error), code="invalid_amount") from None
 
 
 class CouponAdminForm(forms.ModelForm):
