@@ -1,0 +1,34 @@
+"""Messaging services: queueing messages (batches) and sending them (tasks call these).
+
+The public functions are re-exported here: `from messaging.services import coupon_code_send`.
+"""
+
+from .queueing import (
+    QueueResult,
+    Refusal,
+    coupon_code_send,
+    order_details_send,
+    order_status_send,
+    recipients_parse,
+)
+from .sending import (
+    message_mark_accepted,
+    messages_retry,
+    messages_send,
+    messages_sweep,
+    sending_pause_clear,
+)
+
+__all__ = [
+    "QueueResult",
+    "Refusal",
+    "coupon_code_send",
+    "message_mark_accepted",
+    "messages_retry",
+    "messages_send",
+    "messages_sweep",
+    "order_details_send",
+    "order_status_send",
+    "recipients_parse",
+    "sending_pause_clear",
+]

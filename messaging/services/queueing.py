@@ -1,0 +1,322 @@
+"""Turn an operator's request (orders, a coupon and phone numbers) into a send batch.
+
+Everything is checked and built first; then the batch and its SentMessage rows (status queued,
+with the exact JSON to send) are written in one transaction with bulk inserts, and the sending is
+enqueued only once that transaction commits. Whatever cannot be sent is returned as a Refusal
+naming it and why, never dropped silently. `dry_run=True` does all of it inside a transaction that
+is rolled back: the admin's preview shows exactly what would be sent, refusals included.
+"""
+
+import csv
+import io
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+
+import phonenumbers
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from orders.errors import OrderError
+from orders.models import EventSource, OrderEvent
+from orders.services import order_event_record, order_reference_issue, order_status_change
+
+from ..errors import MessagingError
+from ..models import MessageKind, SendBatch, SentMessage
+from ..payloads import (
+    coupon_code_payload,
+    extra_info_build,
+    order_details_check,
+    order_details_payload,
+    order_status_check,
+    order_status_payload,
+)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    target: str
+    code: str
+    reason: str
+
+
+@dataclass
+class QueueResult:
+    batch: SendBatch | None
+    messages: list = field(default_factory=list)
+    refused: list = field(default_factory=list)
+
+    @property
+    def preview(self) -> dict | None:
+        return self.messages[0].payload if self.messages else None
+
+
+def order_details_send(
+    *,
+    orders,
+    template_name: str = "",
+    language: str = "",
+    header_image_url: str = "",
+    ref: str = "",
+    ref1: str = "",
+    ref2: str = "",
+    wa_source: str | None = None,
+    batch_name: str = "",
+    user=None,
+    source: str = EventSource.ADMIN,
+    dry_run: bool = False,
+) -> QueueResult:
+    """Queue a checkout (order details) message to each order's customer. Each message gets a
+    fresh reference_id (the order's own, then -2, -3 ...)."""
+    kind = MessageKind.ORDER_DETAILS
+    template_name = template_name or settings.KALEYRA_ORDER_DETAILS_TEMPLATE
+    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    name = batch_name or _batch_name(kind)
+    refused, messages = [], []
+    with _atomic(dry_run):
+        for order in orders:
+            try:
+                to = _order_phone(order)
+                order_details_check(order=order)
+                reference_id = order_reference_issue(order=order)
+                payload = order_details_payload(
+                    order=order,
+                    reference_id=reference_id,
+                    to=to,
+                    template_name=template_name,
+                    language=language,
+                    header_image_url=header_image_url or order.header_image_url,
+                    extra_info=extra_info_build(
+                        ref=ref or reference_id,
+                        ref1=ref1 or kind,
+                        ref2=ref2 or name,
+                        wa_source=wa_source,
+                    ),
+                )
+            except (MessagingError, OrderError) as exc:
+                refused.append(Refusal(order.reference_id, exc.code, exc.message))
+                continue
+            order_event_record(
+                order=order,
+                kind=OrderEvent.Kind.MESSAGE,
+                field="order_details",
+                before=None,
+                after=reference_id,
+                source=source,
+                actor=user,
+                note=f"Checkout message queued ({name})",
+            )
+            messages.append(_message(kind, payload, to=to, order=order))
+        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+
+
+def order_status_send(
+    *,
+    orders,
+    status: str,
+    description: str = "",
+    template_name: str = "",
+    language: str = "",
+    ref: str = "",
+    ref1: str = "",
+    ref2: str = "",
+    wa_source: str | None = None,
+    batch_name: str = "",
+    user=None,
+    source: str = EventSource.ADMIN,
+    dry_run: bool = False,
+) -> QueueResult:
+    """Move each order to `status` and queue the order-status message telling its customer.
+    An order that cannot make the move is refused and left as it was."""
+    kind = MessageKind.ORDER_STATUS
+    template_name = template_name or settings.KALEYRA_ORDER_STATUS_TEMPLATE
+    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    description = (description or "").strip()
+    order_status_check(status=status, description=description)
+    name = batch_name or _batch_name(kind, status)
+    refused, messages = [], []
+    with _atomic(dry_run):
+        for order in orders:
+            try:
+                to = _order_phone(order)
+                last = order.references.order_by("-sequence").first()
+                reference_id = last.reference_id if last else order.reference_id
+                payload = order_status_payload(
+                    reference_id=reference_id,
+                    status=status,
+                    description=description,
+                    to=to,
+                    template_name=template_name,
+                    language=language,
+                    extra_info=extra_info_build(
+                        ref=ref or reference_id,
+                        ref1=ref1 or kind,
+                        ref2=ref2 or name,
+                        wa_source=wa_source,
+                    ),
+                )
+                order_status_change(
+                    order=order, status=status, source=source, actor=user, note=f"{name}"
+                )
+            except (MessagingError, OrderError) as exc:
+                refused.append(Refusal(order.reference_id, exc.code, exc.message))
+                continue
+            messages.append(_message(kind, payload, to=to, order=order))
+        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+
+
+def coupon_code_send(
+    *,
+    coupon,
+    recipients,
+    template_name: str = "",
+    language: str = "",
+    ref: str = "",
+    ref1: str = "",
+    ref2: str = "",
+    wa_source: str | None = None,
+    batch_name: str = "",
+    user=None,
+    dry_run: bool = False,
+) -> QueueResult:
+    """Queue the coupon-code message to each recipient (raw phone strings; invalid and repeated
+    ones are refused). A coupon with a code pool sends each recipient its own assigned code."""
+    from coupons.errors import CouponError
+    from coupons.services import pool_code_assign
+
+    kind = MessageKind.COUPON_CODE
+    template_name = template_name or settings.KALEYRA_COUPON_TEMPLATE
+    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    if not coupon.is_active:
+        raise MessagingError(f"Coupon {coupon.code} is not active.", code="coupon_inactive")
+    if coupon.valid_until and coupon.valid_until <= timezone.now():
+        raise MessagingError(f"Coupon {coupon.code} has expired.", code="coupon_expired")
+    name = batch_name or _batch_name(kind, coupon.code)
+    phones, refused = recipients_validate(recipients)
+    messages = []
+    with _atomic(dry_run):
+        for phone in phones:
+            try:
+                code = pool_code_assign(coupon=coupon, phone=phone)
+                payload = coupon_code_payload(
+                    code=code,
+                    to=phone,
+                    template_name=template_name,
+                    language=language,
+                    extra_info=extra_info_build(
+                        ref=ref or code, ref1=ref1 or kind, ref2=ref2 or name, wa_source=wa_source
+                    ),
+                )
+            except (MessagingError, CouponError) as exc:
+                refused.append(Refusal(phone, exc.code, exc.message))
+                continue
+            messages.append(_message(kind, payload, to=phone, coupon=coupon))
+        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+
+
+def recipients_parse(*, text: str = "", csv_file=None) -> list[str]:
+    """Phone numbers as the operator gave them: one per line in `text`, and the first column of
+    an uploaded CSV file (a header row without digits is skipped). Blank lines are ignored."""
+    raw = [line.strip() for line in (text or "").splitlines()]
+    if csv_file is not None:
+        content = csv_file.read()
+        if isinstance(content, bytes):
+            content = content.decode("utf-8-sig", errors="replace")
+        for index, row in enumerate(csv.reader(io.StringIO(content))):
+            cell = row[0].strip() if row else ""
+            if index == 0 and cell and not any(char.isdigit() for char in cell):
+                continue
+            raw.append(cell)
+    return [value for value in raw if value]
+
+
+def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
+    """E.164 numbers (Indian numbers may omit +91), in the given order, without repeats."""
+    phones, refused, seen = [], [], set()
+    for raw in recipients:
+        raw = str(raw).strip()
+        phone = phone_normalize(raw)
+        if phone is None:
+            refused.append(Refusal(raw, "invalid_phone", f"'{raw}' is not a valid phone number."))
+        elif phone in seen:
+            refused.append(Refusal(raw, "duplicate_phone", f"{phone} is listed more than once."))
+        else:
+            seen.add(phone)
+            phones.append(phone)
+    return phones, refused
+
+
+def phone_normalize(raw: str) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, settings.PHONENUMBER_DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _order_phone(order) -> str:
+    phone = order.customer_phone
+    if not phone or not phone.is_valid():
+        raise MessagingError(
+            f"Order {order.reference_id} has no valid customer phone ({phone or 'empty'}).",
+            code="invalid_phone",
+        )
+    return phone.as_e164
+
+
+def _message(kind, payload, *, to, order=None, coupon=None) -> SentMessage:
+    template = payload["messaging_object"]["template"]
+    extra = payload["extra_info"]
+    return SentMessage(
+        kind=kind,
+        recipient=to,
+        order=order,
+        coupon=coupon,
+        template_name=template["name"],
+        language=template["language"]["code"],
+        payload=payload,
+        ref=extra["ref"],
+        ref1=extra["ref1"],
+        ref2=extra["ref2"],
+        wa_source=extra["wa_source"],
+    )
+
+
+def _batch_write(kind, name, template_name, language, messages, refused, user, dry_run):
+    if not messages:
+        return QueueResult(batch=None, messages=[], refused=refused)
+    batch = SendBatch.objects.create(
+        name=name,
+        kind=kind,
+        created_by=user if user is not None and user.is_authenticated else None,
+        template_name=template_name,
+        language=language,
+        refused=[asdict(refusal) for refusal in refused],
+    )
+    now = timezone.now()
+    for message in messages:
+        message.batch = batch
+        message.next_attempt_at = now
+    SentMessage.objects.bulk_create(messages, batch_size=1000)
+    if not dry_run:
+        from ..tasks import batch_dispatch
+
+        batch_id = batch.pk
+        transaction.on_commit(lambda: batch_dispatch.delay(batch_id))
+    return QueueResult(batch=batch, messages=messages, refused=refused)
+
+
+def _batch_name(kind, detail: str = "") -> str:
+    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
+    label = MessageKind(kind).label
+    return f"{label} {detail} {stamp}" if detail else f"{label} {stamp}"
+
+
+@contextmanager
+def _atomic(dry_run: bool):
+    with transaction.atomic():
+        yield
+        if dry_run:
+            transaction.set_rollback(True)
