@@ -340,7 +340,9 @@ class KaleyraSandbox:
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
         self.server.request_queue_size = 128
-        serve = threading.Thread(target=self.server.serve_forever, daemon=True)
+        serve = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         serve.start()
         self._threads.append(serve)
         for _ in range(callback_threads):

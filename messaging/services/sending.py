@@ -247,6 +247,7 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
     risky_count = candidates.filter(risky).count()
     selected = candidates if confirmed else candidates.exclude(risky)
     ids = list(selected.values_list("pk", flat=True))
+    skipped = messages.count() - candidates.count()
     with transaction.atomic():
         retried = SentMessage.objects.filter(pk__in=ids).update(
             status=S.QUEUED, attempts=0, next_attempt_at=timezone.now(), claimed_at=None
@@ -255,11 +256,10 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
             from ..tasks import messages_enqueue
 
             transaction.on_commit(lambda: messages_enqueue(ids))
-    total = messages.count()
     return {
         "retried": retried,
         "needs_confirmation": 0 if confirmed else risky_count,
-        "skipped": total - candidates.count(),
+        "skipped": skipped,
     }
 
 
