@@ -241,11 +241,9 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
     and messages whose outcome is unknown need `confirmed=True`: they may need fixing first, or
     may already have reached the customer. Returns counts: retried, needs_confirmation, skipped."""
     candidates = messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT])
-    risky = (
-        Q(status=S.UNKNOWN) | Q(error_code__in=PERMANENT_CODES) | Q(error_code__startswith="http_4")
-    )
-    risky_count = candidates.filter(risky).count()
-    selected = candidates if confirmed else candidates.exclude(risky)
+    risky = messages_retry_risky(messages=candidates)
+    risky_count = risky.count()
+    selected = candidates if confirmed else candidates.exclude(pk__in=risky.values("pk"))
     ids = list(selected.values_list("pk", flat=True))
     skipped = messages.count() - candidates.count()
     with transaction.atomic():
@@ -261,6 +259,14 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
         "needs_confirmation": 0 if confirmed else risky_count,
         "skipped": skipped,
     }
+
+
+def messages_retry_risky(*, messages):
+    """Which of these messages need a human before a resend: permanent refusals (the account,
+    number or payload must be fixed first) and unknown outcomes (may already have been sent)."""
+    return messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT]).filter(
+        Q(status=S.UNKNOWN) | Q(error_code__in=PERMANENT_CODES) | Q(error_code__startswith="http_4")
+    )
 
 
 def message_mark_accepted(
