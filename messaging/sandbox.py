@@ -544,6 +544,10 @@ class _Handler(BaseHTTPRequestHandler):
     sandbox: KaleyraSandbox = None
     protocol_version = "HTTP/1.1"  # keep-alive, like the real API
 
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
         pass
 
@@ -561,8 +565,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body in one write (two small writes meet the client's delayed ACK).
+        self._headers_buffer.extend([b"\r\n", data])
+        self.flush_headers()
 
     def _drop(self):
         self.close_connection = True

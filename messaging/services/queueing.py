@@ -9,12 +9,14 @@ is rolled back: the admin's preview shows exactly what would be sent, refusals i
 
 import csv
 import io
+import json
+import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import phonenumbers
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from orders.errors import OrderError
@@ -22,7 +24,7 @@ from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record, order_reference_issue, order_status_change
 
 from ..errors import MessagingError
-from ..models import MessageKind, SendBatch, SentMessage
+from ..models import MessageKind, MessageStatus, SendBatch, SentMessage
 from ..payloads import (
     coupon_code_payload,
     extra_info_build,
@@ -182,7 +184,7 @@ def coupon_code_send(
     """Queue the coupon-code message to each recipient (raw phone strings; invalid and repeated
     ones are refused). A coupon with a code pool sends each recipient its own assigned code."""
     from coupons.errors import CouponError
-    from coupons.services import pool_code_assign
+    from coupons.services import pool_code_assign, pool_codes_assign
 
     kind = MessageKind.COUPON_CODE
     template_name = template_name or settings.KALEYRA_COUPON_TEMPLATE
@@ -195,21 +197,31 @@ def coupon_code_send(
     phones, refused = recipients_validate(recipients)
     messages = []
     with _atomic(dry_run):
+        try:
+            codes = pool_codes_assign(coupon=coupon, phones=phones)  # a few queries for all
+        except CouponError as exc:
+            if exc.code != "pool_exhausted":
+                raise MessagingError(exc.message, code=exc.code) from exc
+            # Not enough codes for everyone: give them out one by one, refuse the rest.
+            codes = {}
+            for phone in phones:
+                try:
+                    codes[phone] = pool_code_assign(coupon=coupon, phone=phone)
+                except CouponError as error:
+                    refused.append(Refusal(phone, error.code, error.message))
         for phone in phones:
-            try:
-                code = pool_code_assign(coupon=coupon, phone=phone)
-                payload = coupon_code_payload(
-                    code=code,
-                    to=phone,
-                    template_name=template_name,
-                    language=language,
-                    extra_info=extra_info_build(
-                        ref=ref or code, ref1=ref1 or kind, ref2=ref2 or name, wa_source=wa_source
-                    ),
-                )
-            except (MessagingError, CouponError) as exc:
-                refused.append(Refusal(phone, exc.code, exc.message))
+            code = codes.get(phone)
+            if code is None:
                 continue
+            payload = coupon_code_payload(
+                code=code,
+                to=phone,
+                template_name=template_name,
+                language=language,
+                extra_info=extra_info_build(
+                    ref=ref or code, ref1=ref1 or kind, ref2=ref2 or name, wa_source=wa_source
+                ),
+            )
             messages.append(_message(kind, payload, to=phone, coupon=coupon))
         return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
 
@@ -246,7 +258,17 @@ def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
     return phones, refused
 
 
+_INDIAN_DIGITS = re.compile(r"(?:\+91)?([1-9][0-9]{9})")
+
+
 def phone_normalize(raw: str) -> str | None:
+    """The E.164 form of a valid number, else None. The usual shapes (+91 and ten digits, or the
+    ten digits alone) skip phonenumbers' parser, which costs more than the whole rest of a
+    10,000-number campaign, and go straight to its validity check."""
+    match = _INDIAN_DIGITS.fullmatch(raw)
+    if match and settings.PHONENUMBER_DEFAULT_REGION == "IN":
+        number = phonenumbers.PhoneNumber(country_code=91, national_number=int(match[1]))
+        return f"+91{match[1]}" if phonenumbers.is_valid_number(number) else None
     try:
         number = phonenumbers.parse(raw, settings.PHONENUMBER_DEFAULT_REGION)
     except phonenumbers.NumberParseException:
@@ -266,22 +288,24 @@ def _order_phone(order) -> str:
     return phone.as_e164
 
 
-def _message(kind, payload, *, to, order=None, coupon=None) -> SentMessage:
-    template = payload["messaging_object"]["template"]
-    extra = payload["extra_info"]
-    return SentMessage(
-        kind=kind,
-        recipient=to,
-        order=order,
-        coupon=coupon,
-        template_name=template["name"],
-        language=template["language"]["code"],
-        payload=payload,
-        ref=extra["ref"],
-        ref1=extra["ref1"],
-        ref2=extra["ref2"],
-        wa_source=extra["wa_source"],
-    )
+@dataclass(frozen=True)
+class MessageDraft:
+    """A message about to be queued (cheap to build by the ten thousand; the row is written by
+    `_batch_write`)."""
+
+    kind: str
+    recipient: str
+    payload: dict
+    order: object = None
+    coupon: object = None
+
+    @property
+    def ref(self) -> str:
+        return self.payload["extra_info"]["ref"]
+
+
+def _message(kind, payload, *, to, order=None, coupon=None) -> MessageDraft:
+    return MessageDraft(kind=kind, recipient=to, payload=payload, order=order, coupon=coupon)
 
 
 def _batch_write(kind, name, template_name, language, messages, refused, user, dry_run):
@@ -295,17 +319,84 @@ def _batch_write(kind, name, template_name, language, messages, refused, user, d
         language=language,
         refused=[asdict(refusal) for refusal in refused],
     )
-    now = timezone.now()
-    for message in messages:
-        message.batch = batch
-        message.next_attempt_at = now
-    SentMessage.objects.bulk_create(messages, batch_size=1000)
+    _messages_insert(batch, messages)
     if not dry_run:
         from ..tasks import batch_dispatch
 
         batch_id = batch.pk
         transaction.on_commit(lambda: batch_dispatch.delay(batch_id))
     return QueueResult(batch=batch, messages=messages, refused=refused)
+
+
+# The columns a queued message is written with (the others are empty until it is sent).
+_COLUMNS = (
+    "batch_id",
+    "kind",
+    "recipient",
+    "order_id",
+    "coupon_id",
+    "template_name",
+    "language",
+    "payload",
+    "ref",
+    "ref1",
+    "ref2",
+    "wa_source",
+    "status",
+    "error_code",
+    "error_message",
+    "attempts",
+    "created_at",
+    "updated_at",
+    "next_attempt_at",
+)
+
+
+def _row(batch, draft: MessageDraft, now) -> tuple:
+    template = draft.payload["messaging_object"]["template"]
+    extra = draft.payload["extra_info"]
+    return (
+        batch.pk,
+        draft.kind,
+        draft.recipient,
+        draft.order.pk if draft.order is not None else None,
+        draft.coupon.pk if draft.coupon is not None else None,
+        template["name"],
+        template["language"]["code"],
+        draft.payload,
+        extra["ref"],
+        extra["ref1"],
+        extra["ref2"],
+        extra["wa_source"],
+        MessageStatus.QUEUED,
+        "",
+        "",
+        0,
+        now,
+        now,
+        now,
+    )
+
+
+def _messages_insert(batch, drafts) -> None:
+    """Write the queued rows. On PostgreSQL with COPY: ten thousand rows in a fraction of a
+    second, where the ORM's bulk_create adapts every value of every row in Python and takes
+    seconds. Elsewhere (SQLite) with bulk_create."""
+    now = timezone.now()
+    rows = [_row(batch, draft, now) for draft in drafts]
+    if connection.vendor != "postgresql":
+        objects = [SentMessage(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
+        SentMessage.objects.bulk_create(objects, batch_size=1000)
+        return
+    table = connection.ops.quote_name(SentMessage._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in _COLUMNS)
+    payload_index = _COLUMNS.index("payload")
+    with connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
+            for row in rows:
+                values = list(row)
+                values[payload_index] = json.dumps(values[payload_index], ensure_ascii=False)
+                copy.write_row(values)
 
 
 def _batch_name(kind, detail: str = "") -> str:
