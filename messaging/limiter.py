@@ -24,14 +24,15 @@ return tostring(next_free - now)
 
 
 class LocalLimiter:
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, *, clock=time.monotonic):
         self.interval = 1.0 / rate
+        self._clock = clock
         self._lock = threading.Lock()
         self._next_free = 0.0
 
     def reserve(self) -> float:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             slot = max(self._next_free, now)
             self._next_free = slot + self.interval
             return slot - now
