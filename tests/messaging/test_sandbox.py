@@ -165,3 +165,40 @@ def test_posts_v2_status_callbacks_with_basic_auth():
     assert set(first["extra_info"]) == {"message_id", "trace_id", "waba_id", "ref", "ref1", "ref2"}
     error = bodies[4]["meta_object"]["value"]["statuses"][0]["errors"][0]
     assert set(error) == {"code", "title", "message", "error_data"}
+
+
+@pytest.mark.django_db
+def test_faults_are_retried_or_held_never_sent_twice(sandbox, kaleyra):
+    from django.utils import timezone
+
+    from messaging.models import SentMessage
+    from messaging.services import message_mark_accepted, messages_send
+
+    from .factories import SentMessageFactory
+
+    kaleyra.KALEYRA_READ_TIMEOUT = 0.3
+    kaleyra.KALEYRA_MAX_ATTEMPTS = 5
+    sandbox.config.timeout_ms = 600
+    messages = SentMessageFactory.create_batch(6)
+    sandbox.forced.extend(["5xx", "429", "502", "drop", "timeout", "drop_after_accept"])
+    for _ in range(5):
+        SentMessage.objects.filter(status="queued").update(next_attempt_at=timezone.now())
+        messages_send(message_ids=[m.pk for m in messages])
+    statuses = dict(SentMessage.objects.values_list("pk", "status"))
+    assert sorted(statuses.values()) == ["accepted"] * 3 + ["unknown"] * 3
+    # Kaleyra's callbacks (carrying our refs) settle the two the sandbox did accept.
+    for record in sandbox.messages:
+        message_mark_accepted(
+            message_ids=[record["message_id"]],
+            recipient=record["to"],
+            ref=record["ref"],
+            ref1=record["ref1"],
+            ref2=record["ref2"],
+        )
+    accepted = dict(
+        SentMessage.objects.filter(status="accepted").values_list("provider_message_id", "pk")
+    )
+    assert set(accepted) == {record["message_id"] for record in sandbox.messages}
+    assert len(sandbox.messages) == 5 and sandbox.messages_report()["duplicates"] == []
+    (dropped,) = SentMessage.objects.filter(status="unknown")
+    assert dropped.error_code == "connection_dropped"
