@@ -107,21 +107,6 @@ ERRORS = {
     ),
 }
 FAULTS = ("5xx", "502", "429", "e110", "slow", "timeout", "drop", "drop_after_accept")
-WA_SOURCES = {
-    "api",
-    "clevertap",
-    "zoho",
-    "webengage",
-    "shopify",
-    "leadsquared",
-    "responsys",
-    "braze",
-    "hubspot",
-    "salesforce",
-    "zapier",
-    "eloqua",
-    "moengage",
-}
 ORDER_STATUSES = {"processing", "partially_shipped", "shipped", "completed", "canceled"}
 PATH = re.compile(r"^/v2/(?P<sid>[^/]+)/whatsapp/(?P<number>[^/]+)/messages/?$")
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
