@@ -324,7 +324,8 @@ def _batch_write(kind, name, template_name, language, messages, refused, user, d
         from ..tasks import batch_dispatch
 
         batch_id = batch.pk
-        transaction.on_commit(lambda: batch_dispatch.delay(batch_id))
+        # robust: a broker outage must not undo the answer; the sweep enqueues these later.
+        transaction.on_commit(lambda: batch_dispatch.delay(batch_id), robust=True)
     return QueueResult(batch=batch, messages=messages, refused=refused)
 
 

@@ -338,7 +338,7 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
         if ids:
             from ..tasks import messages_enqueue
 
-            transaction.on_commit(lambda: messages_enqueue(ids))
+            transaction.on_commit(lambda: messages_enqueue(ids), robust=True)
     return {
         "retried": retried,
         "needs_confirmation": 0 if confirmed else risky_count,

@@ -199,3 +199,29 @@ def test_retry_action_needs_the_send_permission(client):
     client.post(MESSAGES, {"action": "retry_failed", "index": 0, "_selected_action": [message.pk]})
     message.refresh_from_db()
     assert message.status == "failed"
+
+
+def test_batch_page_shows_why_sending_is_paused(client, operator, kaleyra):
+    from django.utils import timezone
+
+    from messaging.models import SendingPause
+
+    message = SentMessageFactory()
+    SendingPause.objects.create(
+        account=f"{kaleyra.KALEYRA_SID}:{kaleyra.KALEYRA_WHATSAPP_NUMBER}",
+        code="E110",
+        message="Please check your balance, You have a low balance!",
+        since=timezone.now(),
+        until=timezone.now() + timezone.timedelta(minutes=5),
+    )
+    page = client.get(reverse("admin:messaging_sendbatch_change", args=[message.batch.pk]))
+    assert "Please check your balance" in page.content.decode()
+    progress = client.get(reverse("admin:messaging_sendbatch_progress", args=[message.batch.pk]))
+    assert progress.json()["pause"]["code"] == "E110"
+
+
+def test_batch_progress_needs_view_permission(client):
+    client.force_login(staff("view_order"))
+    message = SentMessageFactory()
+    response = client.get(reverse("admin:messaging_sendbatch_progress", args=[message.batch.pk]))
+    assert response.status_code == 403
