@@ -20,6 +20,7 @@ error text this module produces.
 """
 
 import json
+import os
 import threading
 from dataclasses import dataclass
 from enum import StrEnum
@@ -72,6 +73,13 @@ class KaleyraClient:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.headers.update({"api-key": api_key, "Content-Type": "application/json"})
+        # requests reads proxies, netrc and CA bundle from the environment on every request
+        # (about a millisecond of CPU each, more than the rest of a send): read them once here.
+        self.session.trust_env = False
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self.session.verify = ca_bundle
 
     def __repr__(self):
         return f"<KaleyraClient {self.url}>"

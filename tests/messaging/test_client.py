@@ -165,3 +165,19 @@ def test_one_pooled_session_with_timeouts(kaleyra):
     assert adapter._pool_maxsize == kaleyra.KALEYRA_HTTP_POOL_SIZE
     assert adapter.max_retries.total == 0
     assert client.url == SEND_URL
+
+
+def test_environment_proxies_are_read_once_not_per_request(kaleyra, monkeypatch):
+    from messaging.client import KaleyraClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    client = KaleyraClient(
+        base_url="https://kaleyra.test",
+        sid="S",
+        api_key="K",
+        number="+910000000000",
+        connect_timeout=1,
+        read_timeout=1,
+    )
+    assert client.session.trust_env is False
+    assert client.session.proxies["https"] == "http://proxy.example:3128"
