@@ -1,6 +1,8 @@
 import pytest
+from django.contrib.auth.models import Permission
 
 from messaging.sandbox import KaleyraSandbox, SandboxConfig
+from tests.factories import UserFactory
 
 SID = "HXAP16XXXXXX97IN"
 API_KEY = "Axxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx3-secret"
@@ -33,3 +35,24 @@ def sandbox(kaleyra):
     kaleyra.KALEYRA_API_BASE_URL = server.base_url
     yield server
     server.stop()
+
+
+def staff(*perms):
+    user = UserFactory(is_staff=True)
+    for codename in perms:
+        user.user_permissions.add(Permission.objects.get(codename=codename))
+    return user
+
+
+@pytest.fixture
+def operator(client):
+    user = staff(
+        "view_order",
+        "change_order",
+        "view_coupon",
+        "view_sendbatch",
+        "view_sentmessage",
+        "send_messages",
+    )
+    client.force_login(user)
+    return user

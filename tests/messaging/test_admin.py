@@ -3,12 +3,12 @@
 import json
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from messaging.models import SendBatch, SentMessage
-from tests.factories import CouponFactory, OrderFactory, OrderItemFactory, UserFactory
+from tests.factories import CouponFactory, OrderFactory, OrderItemFactory
 
+from .conftest import staff
 from .factories import SentMessageFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.messaging.admin_urls")]
@@ -16,27 +16,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.messaging.admin_url
 ORDERS = "/admin/orders/order/"
 COUPONS = "/admin/coupons/coupon/"
 MESSAGES = "/admin/messaging/sentmessage/"
-
-
-def staff(*perms):
-    user = UserFactory(is_staff=True)
-    for codename in perms:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
-    return user
-
-
-@pytest.fixture
-def operator(client):
-    user = staff(
-        "view_order",
-        "change_order",
-        "view_coupon",
-        "view_sendbatch",
-        "view_sentmessage",
-        "send_messages",
-    )
-    client.force_login(user)
-    return user
 
 
 def pending_order(**kwargs):
