@@ -306,18 +306,21 @@ def messages_sweep(*, now=None) -> dict:
             provider_message_id__isnull=True,
             claimed_at__lt=cutoff,
         ).update(status=S.QUEUED, next_attempt_at=now)
-    requeue = list(
-        SentMessage.objects.filter(status=S.QUEUED)
-        .filter(Q(next_attempt_at__lt=now - REQUEUE_AFTER) | Q(next_attempt_at__isnull=True))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-    if resent:
-        requeue += list(
-            SentMessage.objects.filter(status=S.QUEUED, next_attempt_at=now).values_list(
-                "pk", flat=True
-            )
+    requeue = []
+    if sending_pause_active(now=now) is None:
+        # While paused, the deferred chunk tasks wait for the pause's end by themselves.
+        lost_tasks = SentMessage.objects.filter(status=S.QUEUED).filter(
+            Q(next_attempt_at__lt=now - REQUEUE_AFTER) | Q(next_attempt_at__isnull=True)
         )
+        requeue = list(lost_tasks.order_by("pk").values_list("pk", flat=True))
+        # Touched, so each is enqueued again at most once per REQUEUE_AFTER.
+        lost_tasks.update(next_attempt_at=now)
+        if resent:
+            requeue += list(
+                SentMessage.objects.filter(status=S.QUEUED, next_attempt_at=now).values_list(
+                    "pk", flat=True
+                )
+            )
     return {"worker_lost": lost, "unknown_resent": resent, "requeue": sorted(set(requeue))}
 
 

@@ -199,10 +199,22 @@ def test_sweep_marks_messages_a_dead_worker_left_in_sending_as_unknown(kaleyra):
     assert busy.status == "sending"
 
 
-def test_sweep_requeues_queued_messages_whose_task_was_lost(kaleyra):
+def test_sweep_requeues_queued_messages_whose_task_was_lost_once(kaleyra):
     stale = SentMessageFactory(next_attempt_at=timezone.now() - timedelta(hours=1))
     SentMessageFactory(next_attempt_at=timezone.now())
     assert messages_sweep()["requeue"] == [stale.pk]
+    assert messages_sweep()["requeue"] == []
+
+
+def test_sweep_leaves_queued_messages_alone_while_paused(kaleyra):
+    SentMessageFactory(next_attempt_at=timezone.now() - timedelta(hours=1))
+    SendingPause.objects.create(
+        account=f"{kaleyra.KALEYRA_SID}:{kaleyra.KALEYRA_WHATSAPP_NUMBER}",
+        code="E110",
+        since=timezone.now(),
+        until=timezone.now() + timedelta(minutes=5),
+    )
+    assert messages_sweep()["requeue"] == []
 
 
 def test_unknown_messages_are_resent_only_when_configured(kaleyra):
