@@ -268,7 +268,8 @@ def phone_normalize(raw: str) -> str | None:
     match = _INDIAN_DIGITS.fullmatch(raw)
     if match and settings.PHONENUMBER_DEFAULT_REGION == "IN":
         number = phonenumbers.PhoneNumber(country_code=91, national_number=int(match[1]))
-        return f"+91{match[1]}" if phonenumbers.is_valid_number(number) else None
+        valid = phonenumbers.is_valid_number_for_region(number, "IN")
+        return f"+91{match[1]}" if valid else None
     try:
         number = phonenumbers.parse(raw, settings.PHONENUMBER_DEFAULT_REGION)
     except phonenumbers.NumberParseException:

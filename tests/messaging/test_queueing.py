@@ -130,3 +130,25 @@ def test_recipients_from_lines_and_csv():
         ("12345", "invalid_phone"),
         ("+91 90000 90001", "duplicate_phone"),
     ]
+
+
+def test_phone_fast_path_agrees_with_phonenumbers():
+    import random
+
+    import phonenumbers
+
+    from messaging.services.queueing import phone_normalize
+
+    def reference(raw):
+        try:
+            number = phonenumbers.parse(raw, "IN")
+        except phonenumbers.NumberParseException:
+            return None
+        if not phonenumbers.is_valid_number(number):
+            return None
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    rng = random.Random(4)
+    samples = [str(rng.randint(10**9, 10**10 - 1)) for _ in range(3000)]
+    for raw in samples + [f"+91{digits}" for digits in samples] + ["0123456789", "+14155552671"]:
+        assert phone_normalize(raw) == reference(raw), raw
