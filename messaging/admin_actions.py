@@ -26,7 +26,19 @@ from orders.models import EventSource
 
 from .errors import MessagingError
 from .forms import CouponCodeForm, OrderDetailsForm, OrderStatusForm
-from .services import coupon_code_send, order_details_send, order_status_send, recipients_parse
+from .models import MessageKind
+from .services import (
+    QueueResult,
+    coupon_code_send,
+    order_details_send,
+    order_status_send,
+    orders_send_later,
+    recipients_parse,
+)
+
+# Bigger order selections are prepared by a worker (see _orders_flow).
+ORDERS_IN_REQUEST = 200
+PREVIEW_ORDERS = 20
 
 PERMISSION = "messaging.send_messages"
 
@@ -38,32 +50,58 @@ class SendMessagesPermissionMixin:
 
 @admin.action(description="Send order details (checkout) message", permissions=["send_messages"])
 def send_order_details(modeladmin, request, queryset):
-    def run(form, dry_run):
-        return order_details_send(
-            orders=_ordered(queryset),
-            user=request.user,
-            source=EventSource.ADMIN,
-            dry_run=dry_run,
-            **form.service_kwargs(),
-        )
-
-    return _send_flow(
-        modeladmin, request, queryset, OrderDetailsForm, run, "Send order details message"
+    return _orders_flow(
+        modeladmin,
+        request,
+        queryset,
+        OrderDetailsForm,
+        MessageKind.ORDER_DETAILS,
+        order_details_send,
+        "Send order details message",
     )
 
 
 @admin.action(description="Send order status update", permissions=["send_messages"])
 def send_order_status(modeladmin, request, queryset):
+    return _orders_flow(
+        modeladmin,
+        request,
+        queryset,
+        OrderStatusForm,
+        MessageKind.ORDER_STATUS,
+        order_status_send,
+        "Send order status",
+    )
+
+
+def _orders_flow(modeladmin, request, queryset, form_class, kind, send, title):
+    """Up to ORDERS_IN_REQUEST orders are checked and queued while the operator waits; a bigger
+    selection gets its batch at once and a worker prepares the messages (each order costs a few
+    queries: its reference, its history), the refusals then shown on the batch page. The preview
+    of a big selection covers its first PREVIEW_ORDERS orders."""
+    big = queryset.count() > ORDERS_IN_REQUEST
+
     def run(form, dry_run):
-        return order_status_send(
-            orders=_ordered(queryset),
+        options = form.service_kwargs()
+        if big and not dry_run:
+            batch = orders_send_later(kind=kind, orders=queryset, user=request.user, **options)
+            return QueueResult(batch=batch)
+        orders = _ordered(queryset)
+        return send(
+            orders=orders[:PREVIEW_ORDERS] if big else orders,
             user=request.user,
             source=EventSource.ADMIN,
             dry_run=dry_run,
-            **form.service_kwargs(),
+            **options,
         )
 
-    return _send_flow(modeladmin, request, queryset, OrderStatusForm, run, "Send order status")
+    note = (
+        f"The preview checks the first {PREVIEW_ORDERS} orders; on Send, a worker prepares "
+        "all of them and the batch page lists any refused."
+        if big
+        else ""
+    )
+    return _send_flow(modeladmin, request, queryset, form_class, run, title, note=note)
 
 
 @admin.action(description="Send coupon code message", permissions=["send_messages"])
@@ -95,10 +133,14 @@ def send_coupon_code(modeladmin, request, queryset):
 
 
 def _ordered(queryset):
-    return queryset.select_related("selected_address").order_by("pk")
+    return (
+        queryset.select_related("selected_address")
+        .prefetch_related("items", "addresses")
+        .order_by("pk")
+    )
 
 
-def _send_flow(modeladmin, request, queryset, form_class, run, title):
+def _send_flow(modeladmin, request, queryset, form_class, run, title, note=""):
     result = error = None
     if "_preview" in request.POST or "_send" in request.POST:
         form = form_class(request.POST, request.FILES)
@@ -127,6 +169,7 @@ def _send_flow(modeladmin, request, queryset, form_class, run, title):
         "count": queryset.count(),
         "objects": list(queryset[:20]),
         "error": error,
+        "note": note,
         "result": result,
         "preview": json.dumps(result.preview, indent=2, ensure_ascii=False)
         if result and result.preview
@@ -149,6 +192,16 @@ def _sent(modeladmin, request, result):
     if result.batch is None:
         modeladmin.message_user(request, "Nothing was queued.", messages.ERROR)
         return None
+    if result.batch.prepared_at is None:
+        modeladmin.message_user(
+            request,
+            f"Batch '{result.batch.name}' created: a worker is preparing its "
+            f"{result.batch.requested} messages; refused orders will be listed here.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(
+            reverse("admin:messaging_sendbatch_change", args=[result.batch.pk])
+        )
     modeladmin.message_user(
         request,
         f"Queued {len(result.messages)} message(s) in batch '{result.batch.name}'.",

@@ -37,6 +37,15 @@ class SendBatch(models.Model):
         blank=True,
         help_text="What the operator asked for but was refused before sending, with the reason.",
     )
+    requested = models.PositiveIntegerField(
+        default=0, help_text="How many orders or numbers the operator asked to send to."
+    )
+    prepared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its messages were written (big order selections are prepared by a "
+        "worker after the batch is created).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -26,14 +26,16 @@ def batch_progress(*, batch) -> dict:
     counts.update(dict(rows))
     total = sum(counts.values())
     waiting = counts[S.QUEUED] + counts[S.SENDING]
-    pause = sending_pause_active() if waiting else None
+    pause = sending_pause_active() if waiting or batch.prepared_at is None else None
     return {
         "batch": batch.pk,
         "total": total,
         "counts": {str(status): counts[status] for status in PROGRESS_STATUSES},
         "done": total - waiting,
         "percent": round(100 * (total - waiting) / total, 1) if total else 100.0,
-        "finished": waiting == 0,
+        "requested": batch.requested,
+        "preparing": batch.prepared_at is None,
+        "finished": waiting == 0 and batch.prepared_at is not None,
         "pause": None
         if pause is None
         else {

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .models import MessageStatus, SentMessage
 from .services import messages_send, messages_sweep
+from .services import orders_batch_prepare as prepare
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,16 @@ def batch_dispatch(batch_id: int) -> int:
     publishes this one task)."""
     ids = SentMessage.objects.filter(batch_id=batch_id, status=MessageStatus.QUEUED).order_by("pk")
     return messages_enqueue(ids.values_list("pk", flat=True))
+
+
+@shared_task
+def orders_batch_prepare(batch_id: int, order_ids: list[int], options: dict, user_id=None):
+    """Write the messages of a big order batch (see services.orders_send_later)."""
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    result = prepare(batch_id=batch_id, order_ids=order_ids, options=options, user=user)
+    return {"queued": len(result.messages), "refused": len(result.refused)}
 
 
 @shared_task(bind=True)

@@ -9,6 +9,8 @@ from .queueing import (
     coupon_code_send,
     order_details_send,
     order_status_send,
+    orders_batch_prepare,
+    orders_send_later,
     recipients_parse,
 )
 from .sending import (
@@ -29,6 +31,8 @@ __all__ = [
     "messages_sweep",
     "order_details_send",
     "order_status_send",
+    "orders_batch_prepare",
+    "orders_send_later",
     "recipients_parse",
     "sending_pause_clear",
 ]

@@ -67,13 +67,14 @@ def order_details_send(
     user=None,
     source: str = EventSource.ADMIN,
     dry_run: bool = False,
+    batch: SendBatch | None = None,
 ) -> QueueResult:
     """Queue a checkout (order details) message to each order's customer. Each message gets a
     fresh reference_id (the order's own, then -2, -3 ...)."""
     kind = MessageKind.ORDER_DETAILS
     template_name = template_name or settings.KALEYRA_ORDER_DETAILS_TEMPLATE
     language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
-    name = batch_name or _batch_name(kind)
+    name = batch.name if batch else batch_name or _batch_name(kind)
     refused, messages = [], []
     with _atomic(dry_run):
         for order in orders:
@@ -109,7 +110,9 @@ def order_details_send(
                 note=f"Checkout message queued ({name})",
             )
             messages.append(_message(kind, payload, to=to, order=order))
-        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+        return _batch_write(
+            kind, name, template_name, language, messages, refused, user, dry_run, batch
+        )
 
 
 def order_status_send(
@@ -127,6 +130,7 @@ def order_status_send(
     user=None,
     source: str = EventSource.ADMIN,
     dry_run: bool = False,
+    batch: SendBatch | None = None,
 ) -> QueueResult:
     """Move each order to `status` and queue the order-status message telling its customer.
     An order that cannot make the move is refused and left as it was."""
@@ -135,7 +139,7 @@ def order_status_send(
     language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
     description = (description or "").strip()
     order_status_check(status=status, description=description)
-    name = batch_name or _batch_name(kind, status)
+    name = batch.name if batch else batch_name or _batch_name(kind, status)
     refused, messages = [], []
     with _atomic(dry_run):
         for order in orders:
@@ -164,7 +168,9 @@ def order_status_send(
                 refused.append(Refusal(order.reference_id, exc.code, exc.message))
                 continue
             messages.append(_message(kind, payload, to=to, order=order))
-        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+        return _batch_write(
+            kind, name, template_name, language, messages, refused, user, dry_run, batch
+        )
 
 
 def coupon_code_send(
@@ -309,25 +315,94 @@ def _message(kind, payload, *, to, order=None, coupon=None) -> MessageDraft:
     return MessageDraft(kind=kind, recipient=to, payload=payload, order=order, coupon=coupon)
 
 
-def _batch_write(kind, name, template_name, language, messages, refused, user, dry_run):
-    if not messages:
-        return QueueResult(batch=None, messages=[], refused=refused)
+def _batch_write(kind, name, template_name, language, messages, refused, user, dry_run, batch=None):
+    refused_rows = [asdict(refusal) for refusal in refused]
+    if batch is None:
+        if not messages:
+            return QueueResult(batch=None, messages=[], refused=refused)
+        batch = SendBatch.objects.create(
+            name=name,
+            kind=kind,
+            created_by=user if user is not None and user.is_authenticated else None,
+            template_name=template_name,
+            language=language,
+            refused=refused_rows,
+            requested=len(messages) + len(refused),
+            prepared_at=timezone.now(),
+        )
+    else:  # a batch created earlier, prepared now by a worker
+        batch.refused = refused_rows
+        batch.prepared_at = timezone.now()
+        batch.save(update_fields=["refused", "prepared_at"])
+    if messages:
+        _messages_insert(batch, messages)
+        if not dry_run:
+            from ..tasks import batch_dispatch
+
+            batch_id = batch.pk
+            # robust: a broker outage must not undo the answer; the sweep enqueues these later.
+            transaction.on_commit(lambda: batch_dispatch.delay(batch_id), robust=True)
+    return QueueResult(batch=batch, messages=messages, refused=refused)
+
+
+def orders_send_later(*, kind: str, orders, user=None, **options) -> SendBatch:
+    """For big order selections: create the batch now and let a worker prepare its messages
+    (`orders_batch_prepare`), so the admin answers at once. Options are those of
+    order_details_send / order_status_send; whole-request problems are refused here."""
+    if kind == MessageKind.ORDER_STATUS:
+        order_status_check(status=options["status"], description=options.get("description", ""))
+        default_name = _batch_name(kind, options["status"])
+    else:
+        default_name = _batch_name(kind)
+    ids = list(orders.order_by("pk").values_list("pk", flat=True))
+    template_setting = _TEMPLATE_SETTINGS[kind]
     batch = SendBatch.objects.create(
-        name=name,
+        name=options.get("batch_name") or default_name,
         kind=kind,
         created_by=user if user is not None and user.is_authenticated else None,
-        template_name=template_name,
-        language=language,
-        refused=[asdict(refusal) for refusal in refused],
+        template_name=options.get("template_name") or getattr(settings, template_setting),
+        language=options.get("language") or settings.KALEYRA_TEMPLATE_LANGUAGE,
+        requested=len(ids),
     )
-    _messages_insert(batch, messages)
-    if not dry_run:
-        from ..tasks import batch_dispatch
+    from ..tasks import orders_batch_prepare
 
-        batch_id = batch.pk
-        # robust: a broker outage must not undo the answer; the sweep enqueues these later.
-        transaction.on_commit(lambda: batch_dispatch.delay(batch_id), robust=True)
-    return QueueResult(batch=batch, messages=messages, refused=refused)
+    user_id = batch.created_by_id
+    transaction.on_commit(
+        lambda: orders_batch_prepare.delay(batch.pk, ids, options, user_id), robust=True
+    )
+    return batch
+
+
+def orders_batch_prepare(*, batch_id: int, order_ids, options: dict, user=None) -> QueueResult:
+    """Write the messages of a batch created by `orders_send_later` (once: a second delivery of
+    the task finds it prepared)."""
+    from orders.models import Order
+
+    with transaction.atomic():
+        batch = SendBatch.objects.select_for_update().get(pk=batch_id)
+        if batch.prepared_at is not None:
+            return QueueResult(batch=batch)
+        orders = (
+            Order.objects.filter(pk__in=list(order_ids))
+            .order_by("pk")
+            .select_related("selected_address")
+            .prefetch_related("items", "addresses")
+        )
+        send = order_details_send if batch.kind == MessageKind.ORDER_DETAILS else order_status_send
+        try:
+            return send(orders=orders, batch=batch, user=user, source=EventSource.ADMIN, **options)
+        except MessagingError as exc:
+            batch.refused = [asdict(Refusal("all", exc.code, exc.message))]
+            batch.prepared_at = timezone.now()
+            batch.save(update_fields=["refused", "prepared_at"])
+            return QueueResult(batch=batch, refused=[Refusal("all", exc.code, exc.message)])
+
+
+_TEMPLATE_SETTINGS = {
+    MessageKind.ORDER_DETAILS: "KALEYRA_ORDER_DETAILS_TEMPLATE",
+    MessageKind.ORDER_STATUS: "KALEYRA_ORDER_STATUS_TEMPLATE",
+    MessageKind.COUPON_CODE: "KALEYRA_COUPON_TEMPLATE",
+}
 
 
 # The columns a queued message is written with (the others are empty until it is sent).

@@ -1,6 +1,7 @@
 """Admin actions through the Django test client, permissions included."""
 
 import json
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -204,3 +205,43 @@ def test_batch_progress_needs_view_permission(client):
     message = SentMessageFactory()
     response = client.get(reverse("admin:messaging_sendbatch_progress", args=[message.batch.pk]))
     assert response.status_code == 403
+
+
+def test_big_order_selection_is_prepared_by_a_worker(
+    client, operator, kaleyra, monkeypatch, django_capture_on_commit_callbacks
+):
+    from messaging import admin_actions, tasks
+
+    monkeypatch.setattr(admin_actions, "ORDERS_IN_REQUEST", 2)
+    monkeypatch.setattr(admin_actions, "PREVIEW_ORDERS", 1)
+    orders = [pending_order() for _ in range(3)]
+    shipped = pending_order(status="shipped")
+    base = {
+        "action": "send_order_details",
+        "index": 0,
+        "_selected_action": [o.pk for o in [*orders, shipped]],
+        "template_name": "ord_det_temp1",
+        "language": "en_US",
+        "wa_source": "api",
+    }
+    preview = client.post(ORDERS, {**base, "_preview": "1"})
+    assert preview.context["queued_count"] == 1 and preview.context["note"]
+    with (
+        mock.patch.object(tasks.orders_batch_prepare, "delay") as delay,
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+    ):
+        response = client.post(ORDERS, {**base, "_send": "1"})
+    batch = SendBatch.objects.get()
+    assert response.status_code == 302 and len(callbacks) == 1
+    assert (batch.requested, batch.prepared_at, batch.messages.count()) == (4, None, 0)
+    assert client.get(reverse("admin:messaging_sendbatch_progress", args=[batch.pk])).json()[
+        "preparing"
+    ]
+    (args,) = [call.args for call in delay.call_args_list]
+    with django_capture_on_commit_callbacks() as callbacks:
+        tasks.orders_batch_prepare(*args)
+        tasks.orders_batch_prepare(*args)  # delivered twice: prepared once
+    batch.refresh_from_db()
+    assert batch.messages.count() == 3 and len(callbacks) == 1
+    assert [r["target"] for r in batch.refused] == [shipped.reference_id]
+    assert batch.messages.first().payload["messaging_object"]["template"]["name"] == "ord_det_temp1"
