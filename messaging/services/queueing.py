@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from coupons.errors import CouponError
+from coupons.services import pool_code_assign, pool_codes_assign
 from orders.errors import OrderError
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record, order_reference_issue, order_status_change
@@ -189,9 +191,6 @@ def coupon_code_send(
 ) -> QueueResult:
     """Queue the coupon-code message to each recipient (raw phone strings; invalid and repeated
     ones are refused). A coupon with a code pool sends each recipient its own assigned code."""
-    from coupons.errors import CouponError
-    from coupons.services import pool_code_assign, pool_codes_assign
-
     kind = MessageKind.COUPON_CODE
     template_name = template_name or settings.KALEYRA_COUPON_TEMPLATE
     language = language or settings.KALEYRA_TEMPLATE_LANGUAGE

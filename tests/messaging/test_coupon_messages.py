@@ -10,13 +10,10 @@ from django.core.management import call_command
 from messaging.errors import MessagingError
 from messaging.models import SendBatch, SentMessage
 from messaging.services import coupon_code_send
-from tests.factories import CouponFactory
+from tests.factories import CouponFactory, CouponPoolFactory, PoolCodeFactory
 
 from .test_admin import COUPONS
 from .test_payloads import COUPON_SAMPLE
-
-# Until the coupon engine (coupons.services.pool_codes_assign) is merged in.
-pytest.importorskip("coupons.services")
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +50,41 @@ def test_coupon_message_defaults_for_extra_info(kaleyra):
         "wa_source": "api",
     }
     assert result.preview["messaging_object"]["template"]["name"] == "coupon_code"
+
+
+def test_pool_coupon_sends_each_recipient_its_own_code(kaleyra):
+    pool = CouponPoolFactory(coupon=CouponFactory(code="DIWALI"))
+    PoolCodeFactory(pool=pool, code="DW-0001")
+    PoolCodeFactory(pool=pool, code="DW-0002")
+    result = coupon_code_send(coupon=pool.coupon, recipients=["+919000090001", "+919000090002"])
+    codes = {
+        m.recipient: m.payload["messaging_object"]["template"]["components"][0]["parameters"][0][
+            "coupon_code"
+        ]
+        for m in result.messages
+    }
+    assert codes == {"+919000090001": "DW-0001", "+919000090002": "DW-0002"}
+    assert [m.ref for m in result.messages] == ["DW-0001", "DW-0002"]
+    # The same customers again: the same codes (they hold them).
+    again = coupon_code_send(coupon=pool.coupon, recipients=["+919000090002"])
+    assert again.messages[0].ref == "DW-0002"
+
+
+def test_exhausted_pool_refuses_the_recipients_left_without_a_code(kaleyra):
+    pool = CouponPoolFactory(coupon=CouponFactory(code="FEW"))
+    PoolCodeFactory(pool=pool, code="FEW-1")
+    result = coupon_code_send(coupon=pool.coupon, recipients=["+919000090001", "+919000090002"])
+    assert [m.ref for m in result.messages] == ["FEW-1"]
+    assert [(r.target, r.code) for r in result.refused] == [("+919000090002", "pool_exhausted")]
+
+
+def test_dry_run_assigns_no_pool_code(kaleyra):
+    pool = CouponPoolFactory(coupon=CouponFactory(code="PREVIEW"))
+    code = PoolCodeFactory(pool=pool, code="PV-1")
+    result = coupon_code_send(coupon=pool.coupon, recipients=["+919000090001"], dry_run=True)
+    assert result.messages[0].ref == "PV-1"
+    code.refresh_from_db()
+    assert code.phone is None
 
 
 def test_inactive_coupon_is_refused(kaleyra):
