@@ -47,7 +47,10 @@ def with_conn_max_age(url: str) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=16, help="threads in all, per side")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="worker processes sharing the concurrency"
+    )
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--port", type=int, default=0, help="sandbox port (default: a free one)")
     args = parser.parse_args()
@@ -82,20 +85,40 @@ def main():
          "--api-key", API_KEY, "--number", NUMBER, "--latency-ms", str(args.latency_ms)],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
     )  # fmt: skip
-    worker = subprocess.Popen(
-        [python, "-m", "celery", "-A", "config", "worker", "--pool", "threads",
-         "--concurrency", str(args.concurrency), "--loglevel", "WARNING",
-         "--without-mingle", "--without-gossip", "--without-heartbeat"],
-        cwd=ROOT, env=env,
-    )  # fmt: skip
+    workers = [
+        subprocess.Popen(
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "threads",
+                "--concurrency",
+                str(args.concurrency // args.processes),
+                "--loglevel",
+                "WARNING",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+                "--hostname",
+                f"bench{n}@%h",
+            ],
+            cwd=ROOT,
+            env=env,
+        )  # fmt: skip
+        for n in range(args.processes)
+    ]
     try:
         wait_for(base_url)
-        wait_for_worker(env)
-        run(args, base_url, worker_pid=worker.pid, sandbox_pid=sandbox.pid)
+        wait_for_worker(env, args.processes)
+        run(args, base_url, worker_pids=[w.pid for w in workers], sandbox_pid=sandbox.pid)
     finally:
-        for process in (worker, sandbox):
+        for process in (*workers, sandbox):
             process.terminate()
-        for process in (worker, sandbox):
+        for process in (*workers, sandbox):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
@@ -114,13 +137,13 @@ def wait_for(base_url):
     sys.exit("The sandbox did not start.")
 
 
-def wait_for_worker(env):
+def wait_for_worker(env, count=1):
     from config.celery import app
 
     for _ in range(60):
-        if app.control.ping(timeout=0.5):
+        if len(app.control.ping(timeout=0.5)) >= count:
             return
-    sys.exit("The worker did not start.")
+    sys.exit("The workers did not start.")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -129,7 +152,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(args, base_url, *, worker_pid, sandbox_pid):
+def run(args, base_url, *, worker_pids, sandbox_pid):
     import requests
     from django.contrib.admin import AdminSite, ModelAdmin
     from django.contrib.auth import get_user_model
@@ -173,7 +196,8 @@ def run(args, base_url, *, worker_pid, sandbox_pid):
     )
     queryset = Coupon.objects.filter(pk=coupon.pk)
 
-    worker_cpu, sandbox_cpu = cpu_seconds(worker_pid), cpu_seconds(sandbox_pid)
+    worker_cpu = sum(cpu_seconds(pid) for pid in worker_pids)
+    sandbox_cpu = cpu_seconds(sandbox_pid)
     started = time.perf_counter()
     response = send_coupon_code(modeladmin, request, queryset)
     action_seconds = time.perf_counter() - started
@@ -185,7 +209,7 @@ def run(args, base_url, *, worker_pid, sandbox_pid):
     while rows.filter(status__in=["queued", "sending"]).exists():
         time.sleep(0.05)
     end_to_end = time.perf_counter() - started
-    worker_cpu = cpu_seconds(worker_pid) - worker_cpu
+    worker_cpu = sum(cpu_seconds(pid) for pid in worker_pids) - worker_cpu
     sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_cpu
     accepted = rows.filter(status="accepted", provider_message_id__isnull=False).count()
     body = rows.first().payload
@@ -200,7 +224,10 @@ def run(args, base_url, *, worker_pid, sandbox_pid):
     batch.delete()
 
     print(f"messages:               {total} ({accepted} accepted, {duplicates} duplicates)")
-    print(f"worker:                 threads pool, concurrency {args.concurrency}")
+    print(
+        f"worker:                 {args.processes} process(es), threads pool, "
+        f"concurrency {args.concurrency} in all"
+    )
     print(f"sandbox latency:        {args.latency_ms:.0f} ms, limiter lifted")
     print(f"admin action:           {action_seconds:.3f} s for {total} numbers")
     print(f"end to end:             {end_to_end:.2f} s = {e2e_rate:.0f} msg/s (target >= 500)")
