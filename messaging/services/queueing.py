@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from coupons.errors import CouponError
+from coupons.models import CouponPool
 from coupons.services import pool_code_assign, pool_codes_assign
 from orders.errors import OrderError
 from orders.models import EventSource, OrderEvent
@@ -202,18 +203,7 @@ def coupon_code_send(
     phones, refused = recipients_validate(recipients)
     messages = []
     with _atomic(dry_run):
-        try:
-            codes = pool_codes_assign(coupon=coupon, phones=phones)  # a few queries for all
-        except CouponError as exc:
-            if exc.code != "pool_exhausted":
-                raise MessagingError(exc.message, code=exc.code) from exc
-            # Not enough codes for everyone: give them out one by one, refuse the rest.
-            codes = {}
-            for phone in phones:
-                try:
-                    codes[phone] = pool_code_assign(coupon=coupon, phone=phone)
-                except CouponError as error:
-                    refused.append(Refusal(phone, error.code, error.message))
+        codes = _coupon_codes(coupon, phones, refused)
         for phone in phones:
             code = codes.get(phone)
             if code is None:
@@ -229,6 +219,27 @@ def coupon_code_send(
             )
             messages.append(_message(kind, payload, to=phone, coupon=coupon))
         return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+
+
+def _coupon_codes(coupon, phones: list[str], refused: list) -> dict[str, str]:
+    """Each recipient's code. A coupon without a pool sends its own code to all (asked of the
+    coupon engine only with a pool: it would read the ten thousand numbers again, which costs
+    as much as the rest of the campaign). With a pool, the codes come in a few queries; when
+    the pool cannot cover everyone, one by one until it runs out, the rest refused."""
+    if not CouponPool.objects.filter(coupon=coupon).exists():
+        return dict.fromkeys(phones, coupon.code)
+    try:
+        return pool_codes_assign(coupon=coupon, phones=phones)
+    except CouponError as exc:
+        if exc.code != "pool_exhausted":
+            raise MessagingError(exc.message, code=exc.code) from exc
+    codes = {}
+    for phone in phones:
+        try:
+            codes[phone] = pool_code_assign(coupon=coupon, phone=phone)
+        except CouponError as error:
+            refused.append(Refusal(phone, error.code, error.message))
+    return codes
 
 
 def recipients_parse(*, text: str = "", csv_file=None) -> list[str]:
