@@ -154,3 +154,14 @@ def test_send_coupon_code_command(kaleyra):
         "diwali",
         "cc_img_statics20",
     )
+
+
+def test_rows_keep_every_character_of_what_was_queued(kaleyra):
+    coupon = CouponFactory(code="ESC")
+    awkward = 'tab\there, new\nline, back\\slash, "quote", दिवाली \\N'
+    result = coupon_code_send(coupon=coupon, recipients=["+919000090001"], ref=awkward, ref2="₹")
+    message = SentMessage.objects.get()
+    assert (message.ref, message.ref2) == (awkward, "₹")
+    assert message.payload == result.preview
+    assert message.payload["extra_info"]["ref"] == awkward
+    assert message.order is None and message.coupon == coupon and message.attempts == 0
