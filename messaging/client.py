@@ -80,14 +80,22 @@ class KaleyraClient:
         ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
         if ca_bundle:
             self.session.verify = ca_bundle
+        # Every send is the same request but for its body: prepared once, copied per send
+        # (Session.post would merge settings, headers and cookies again each time).
+        self._template = self.session.prepare_request(
+            requests.Request("POST", self.url, data=b"{}")
+        )
 
     def __repr__(self):
         return f"<KaleyraClient {self.url}>"
 
     def send(self, body: dict) -> SendResult:
         data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        request = self._template.copy()
+        request.body = data
+        request.headers["Content-Length"] = str(len(data))
         try:
-            response = self.session.post(self.url, data=data, timeout=self.timeout)
+            response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
         except requests.ConnectTimeout as exc:
             return SendResult(Outcome.RETRY, "connect_timeout", self._scrub(exc))
         except requests.ReadTimeout as exc:

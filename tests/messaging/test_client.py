@@ -181,3 +181,25 @@ def test_environment_proxies_are_read_once_not_per_request(kaleyra, monkeypatch)
     )
     assert client.session.trust_env is False
     assert client.session.proxies["https"] == "http://proxy.example:3128"
+
+
+@responses.activate
+def test_redirects_are_not_followed(kaleyra):
+    responses.post(SEND_URL, status=302, headers={"Location": "https://elsewhere.test/"})
+    result = kaleyra_client().send(BODY)
+    assert (result.outcome, result.code) == (Outcome.PERMANENT, "http_302")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_each_send_carries_its_own_body(kaleyra):
+    responses.post(SEND_URL, json=ACCEPTED, status=202)
+    client = kaleyra_client()
+    bodies = [{"messaging_object": {"to": f"+91900009000{n}"}} for n in range(3)]
+    for body in bodies:
+        client.send(body)
+    sent = [json.loads(call.request.body) for call in responses.calls]
+    assert sent == bodies
+    assert [call.request.headers["Content-Length"] for call in responses.calls] == [
+        str(len(call.request.body)) for call in responses.calls
+    ]
