@@ -47,6 +47,8 @@ UNKNOWN_NOTE = "Kaleyra may or may not have accepted it: check before resending.
 # Queued messages whose task seems lost (e.g. the broker was down at enqueue time) are
 # re-enqueued by the sweep after this long; a duplicate task is harmless (the claim).
 REQUEUE_AFTER = timedelta(minutes=10)
+# How long the other workers wait while one tries whether a pause is over.
+PAUSE_PROBE_SECONDS = 30
 
 
 @dataclass
@@ -83,6 +85,16 @@ def sending_pause_set(*, result: SendResult, now=None) -> SendingPause:
     return pause
 
 
+def _pause_probe_take(*, now) -> bool:
+    """At the end of a pause, one worker (the one that wins this conditional UPDATE) sends one
+    message to see whether Kaleyra takes messages again; the others wait PAUSE_PROBE_SECONDS
+    more, so a resumed batch does not hit a still-empty balance from every worker at once."""
+    probe_until = now + timedelta(seconds=PAUSE_PROBE_SECONDS)
+    return bool(
+        SendingPause.objects.filter(account=account_key(), until__lte=now).update(until=probe_until)
+    )
+
+
 def sending_pause_clear() -> int:
     """Lift the account's pause now (an operator topped up); queued messages go on their next
     try."""
@@ -108,10 +120,13 @@ def messages_send(*, message_ids) -> SendSummary:
     summary = SendSummary()
     ids = list(message_ids)
     now = timezone.now()
-    pause = sending_pause_active(now=now)
+    pause = SendingPause.objects.filter(account=account_key()).first()
+    probing = False
     if pause is not None:
-        summary.deferred.append((ids, _pause_delay(pause, now)))
-        return summary
+        probing = pause.until <= now and _pause_probe_take(now=now)
+        if not probing:  # still paused, or another worker is trying whether it is over
+            summary.deferred.append((ids, _pause_delay(pause, now)))
+            return summary
     rows = _messages_claim(ids, now=now)
     if len(rows) < len(ids):
         claimed = {pk for pk, _ in rows}
@@ -133,6 +148,9 @@ def messages_send(*, message_ids) -> SendSummary:
                 break
             send_slot_wait()
             result = client.send(payload)
+            if probing and result.outcome != Outcome.PAUSE:
+                sending_pause_clear()  # Kaleyra takes messages again: everyone may go on
+                probing = False
             if result.outcome == Outcome.ACCEPTED:
                 accepted.add(pk, result.message_id)
                 summary.accepted += 1
@@ -281,8 +299,11 @@ def _message_requeue(pk, result: SendResult, *, delay: float | None, refund_atte
 
 
 def _pause_delay(pause: SendingPause, now) -> float:
+    left = (pause.until - now).total_seconds()
+    if left <= 0:  # over, and another worker is trying it
+        left = PAUSE_PROBE_SECONDS
     # Spread the wake-ups so the resumed batch does not arrive as one burst.
-    return max((pause.until - now).total_seconds(), 0) + random.uniform(0, 5)
+    return left + random.uniform(0, 5)
 
 
 def messages_sweep(*, now=None) -> dict:

@@ -142,6 +142,27 @@ def test_low_balance_pauses_the_account_and_the_batch_resumes(kaleyra, code):
 
 
 @responses.activate
+def test_after_a_pause_one_worker_tries_before_the_others(kaleyra):
+    from messaging.services.sending import PAUSE_PROBE_SECONDS, _pause_probe_take
+
+    past = timezone.now() - timedelta(seconds=1)
+    SendingPause.objects.create(
+        account=f"{kaleyra.KALEYRA_SID}:{kaleyra.KALEYRA_WHATSAPP_NUMBER}",
+        code="E110",
+        since=past - timedelta(minutes=5),
+        until=past,
+    )
+    now = timezone.now()
+    assert _pause_probe_take(now=now) is True
+    assert _pause_probe_take(now=now) is False  # the probe is taken
+    # A chunk arriving meanwhile waits for the probe's answer instead of calling Kaleyra.
+    message = SentMessageFactory()
+    (deferred,) = messages_send(message_ids=[message.pk]).deferred
+    assert deferred[1] >= PAUSE_PROBE_SECONDS - 1
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_pause_expires_by_itself(kaleyra):
     message = SentMessageFactory()
     SendingPause.objects.create(
@@ -153,6 +174,7 @@ def test_pause_expires_by_itself(kaleyra):
     responses.post(SEND_URL, json=accepted("MID"), status=202)
     messages_send(message_ids=[message.pk])
     assert SentMessage.objects.get().status == "accepted"
+    assert not SendingPause.objects.exists()  # the probe went through: lifted for everyone
 
 
 @pytest.mark.parametrize(
