@@ -216,7 +216,9 @@ def run(args, base_url, *, worker_pids, sandbox_pid):
     report = requests.get(f"{base_url}/_sandbox/messages?bodies=0", timeout=30).json()
     duplicates = len(report["duplicates"])
 
+    bare_cpu = time.process_time()
     bare_seconds = bare_senders(base_url, body, args.messages, args.concurrency)
+    bare_cpu = time.process_time() - bare_cpu
     e2e_rate = total / end_to_end
     bare_rate = args.messages / bare_seconds
 
@@ -236,6 +238,7 @@ def run(args, base_url, *, worker_pids, sandbox_pid):
     print(
         f"CPU during end to end:  worker {worker_cpu:.1f} s "
         f"({1000 * worker_cpu / total:.2f} ms/msg), sandbox {sandbox_cpu:.1f} s; "
+        f"bare senders {1000 * bare_cpu / args.messages:.2f} ms/msg; "
         f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
 
