@@ -111,8 +111,8 @@ def messages_send(*, message_ids) -> SendSummary:
     """Send these messages, those still queued and due, one Kaleyra call each.
 
     The due messages are claimed together (one UPDATE) and their acceptances written together
-    (one UPDATE per second or so): two statements per chunk instead of two per message. A worker
-    dying in between leaves the chunk's messages in "sending", which the sweep turns into
+    (one UPDATE every quarter second or so), not two statements per message. A worker dying in
+    between leaves the chunk's messages in "sending", which the sweep turns into
     "unknown" (never resent blindly; callbacks still settle them by their refs). Other outcomes
     are written at once. A chunk stops taking time after half of KALEYRA_SENDING_STALE_AFTER and
     gives its unsent messages back to the queue, so no live message ever looks stale.
@@ -203,7 +203,7 @@ def _messages_release(ids) -> None:
 class _AcceptedWriter:
     """Writes acceptances in groups: UPDATE ... FROM (VALUES (id, message_id), ...)."""
 
-    FLUSH_SECONDS = 1.0
+    FLUSH_SECONDS = 0.25
     FLUSH_SIZE = 100
 
     def __init__(self):
@@ -383,12 +383,13 @@ def message_mark_accepted(
 ) -> SentMessage | None:
     """The SentMessage a Kaleyra status callback is about, for the callbacks code.
 
-    `message_ids`: every id the callback carries (top-level message_id, extra_info.message_id,
-    statuses[].id): whichever matches our provider_message_id. If none does, the callback may be
-    about a message whose send answer was lost (status unknown or sending, no message id): when
-    exactly one such message has this recipient and ref/ref1/ref2, it takes the callback's first
-    message id and becomes accepted. Returns None when nothing matches. Other statuses are left
-    to the caller.
+    `message_ids`: every id the callback carries, Kaleyra's own first (extra_info.message_id or
+    the top-level message_id, then statuses[].id): whichever matches our provider_message_id.
+    If none does, the callback may be about a message whose send answer was lost (status
+    unknown, no message id): when exactly one such message has this recipient and ref/ref1/ref2,
+    it takes the first id and becomes accepted. Returns None when nothing matches (also for a
+    message still being sent: its id is written within a second; match again then). Other
+    statuses are left to the caller.
     """
     ids = [str(value) for value in message_ids if value]
     if not ids:
@@ -401,7 +402,7 @@ def message_mark_accepted(
         phone = f"+{phone}"
     candidates = list(
         SentMessage.objects.filter(
-            status__in=[S.UNKNOWN, S.SENDING],
+            status=S.UNKNOWN,
             provider_message_id__isnull=True,
             recipient=phone,
             ref=ref or "",
@@ -416,7 +417,7 @@ def message_mark_accepted(
     try:
         with transaction.atomic():
             updated = SentMessage.objects.filter(
-                pk=message.pk, status__in=[S.UNKNOWN, S.SENDING], provider_message_id__isnull=True
+                pk=message.pk, status=S.UNKNOWN, provider_message_id__isnull=True
             ).update(
                 status=S.ACCEPTED,
                 provider_message_id=ids[0],
