@@ -14,7 +14,7 @@ class _SendForm(forms.Form):
     ref1 = forms.CharField(max_length=REF_MAX_LENGTH, required=False, label="ref1")
     ref2 = forms.CharField(max_length=REF_MAX_LENGTH, required=False, label="ref2")
     wa_source = forms.ChoiceField(
-        choices=[(value, value) for value in sorted(WA_SOURCES)], required=False
+        choices=[(value, value) for value in sorted(WA_SOURCES)], required=False, label="wa_source"
     )
 
     default_template = ""
@@ -42,6 +42,7 @@ class _SendForm(forms.Form):
 
 
 class OrderDetailsForm(_SendForm):
+    field_order = ["template_name", "language", "header_image_url"]
     default_template = "KALEYRA_ORDER_DETAILS_TEMPLATE"
     ref_default = "the order's reference for this message."
     header_image_url = forms.URLField(
@@ -60,6 +61,7 @@ class OrderDetailsForm(_SendForm):
 
 
 class OrderStatusForm(_SendForm):
+    field_order = ["status", "description", "template_name", "language"]
     default_template = "KALEYRA_ORDER_STATUS_TEMPLATE"
     ref_default = "the order's reference."
     status = forms.ChoiceField(choices=[(s.value, s.label) for s in ORDER_STATUS_VALUES])
@@ -80,6 +82,7 @@ class OrderStatusForm(_SendForm):
 
 
 class CouponCodeForm(_SendForm):
+    field_order = ["recipients", "recipients_file", "template_name", "language"]
     default_template = "KALEYRA_COUPON_TEMPLATE"
     ref_default = "the coupon code sent."
     recipients = forms.CharField(
