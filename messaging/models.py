@@ -30,6 +30,22 @@ class SendBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    template_name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    refused = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the operator asked for but was refused before sending, with the reason.",
+    )
+    requested = models.PositiveIntegerField(
+        default=0, help_text="How many orders or numbers the operator asked to send to."
+    )
+    prepared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its messages were written (big order selections are prepared by a "
+        "worker after the batch is created).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -71,6 +87,12 @@ class SentMessage(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Queued messages are not sent before this time."
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took the message for sending."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -81,6 +103,10 @@ class SentMessage(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "claimed_at"], name="sentmessage_status_claimed"),
+            models.Index(fields=["batch", "status"], name="sentmessage_batch_status"),
+        ]
         permissions = [
             ("send_messages", "Can send messages"),
             ("view_reports", "Can view reports"),
@@ -88,3 +114,18 @@ class SentMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class SendingPause(models.Model):
+    """Sending is paused for a Kaleyra account (SID + business number) until `until`:
+    Kaleyra answered E110 (low balance) or WAV2101 (daily limit). Workers leave queued messages
+    alone meanwhile and try again after `until`; the batch pages show the reason."""
+
+    account = models.CharField(max_length=160, unique=True)
+    code = models.CharField(max_length=32)
+    message = models.TextField(blank=True)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.code} until {self.until:%Y-%m-%d %H:%M:%S}"
