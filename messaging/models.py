@@ -78,9 +78,39 @@ class SentMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Set from status callbacks (messaging.callbacks): WhatsApp's error title and details, and
+    # whether the message was reported both failed and delivered (kept, never a step back).
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    delivery_anomaly = models.BooleanField(
+        default=False, help_text="Reported failed as well as delivered or read."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # Reports (messaging.reports): index-only scans over a created_at range.
+            models.Index(
+                fields=["created_at", "kind", "template_name", "status"],
+                include=[
+                    "batch",
+                    "accepted_at",
+                    "sent_at",
+                    "delivered_at",
+                    "read_at",
+                    "ref",
+                    "ref1",
+                    "ref2",
+                ],
+                name="sentmessage_report_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["error_code", "error_title"],
+                condition=models.Q(status="failed"),
+                name="sentmessage_failed_idx",
+            ),
+        ]
         permissions = [
             ("send_messages", "Can send messages"),
             ("view_reports", "Can view reports"),
@@ -88,3 +118,7 @@ class SentMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+# Status callbacks (messaging.callbacks) keep their own models in their package.
+from .callbacks.models import CallbackEvent, CallbackReceipt  # noqa: E402,F401

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from coupons.models import Coupon
 from orders.models import Order, OrderAddress, OrderItem
@@ -76,3 +77,26 @@ class CouponFactory(factory.django.DjangoModelFactory):
     discount_type = Coupon.DiscountType.FIXED
     amount_off = 2000
     per_customer_limit = None
+
+
+class SendBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.SendBatch"
+
+    name = factory.Sequence(lambda n: f"Batch {n}")
+    kind = "order_status"
+
+
+class SentMessageFactory(factory.django.DjangoModelFactory):
+    """A message Kaleyra accepted (it has Kaleyra's message id)."""
+
+    class Meta:
+        model = "messaging.SentMessage"
+
+    kind = "order_status"
+    recipient = factory.Sequence(lambda n: f"+9198{n % 100000000:08d}")
+    template_name = "order_update"
+    payload = factory.LazyFunction(dict)
+    status = "accepted"
+    provider_message_id = factory.Sequence(lambda n: f"kal-{n}")
+    accepted_at = factory.LazyFunction(timezone.now)
