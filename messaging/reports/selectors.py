@@ -83,8 +83,10 @@ def day_range_lookups(first: date, last: date) -> dict:
 
 
 def _figures() -> dict:
+    # Counting created_at (never null) rather than the id keeps every column the query needs in
+    # the report index, so PostgreSQL answers with an index-only scan.
     return {
-        name: Count("pk", filter=Q(**lookups)) if lookups else Count("pk")
+        name: Count("created_at", filter=Q(**lookups)) if lookups else Count("created_at")
         for name, lookups in FIGURE_LOOKUPS.items()
     }
 
@@ -110,7 +112,7 @@ def failure_reasons(*, filters: ReportFilters, limit: int = TOP_FAILURES) -> lis
         _messages(filters)
         .filter(**FIGURE_LOOKUPS["failed"])
         .values("error_code", "error_title")
-        .annotate(count=Count("pk"))
+        .annotate(count=Count("created_at"))
         .order_by("-count", "error_code", "error_title")[:limit]
     )
 
