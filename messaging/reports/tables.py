@@ -9,7 +9,14 @@ from django.urls import reverse
 
 from messaging.models import MessageKind
 
-from .selectors import FIGURE_LOOKUPS, FIGURES, ReportFilters, day_range_lookups, rate
+from .selectors import (
+    FIGURE_LOOKUPS,
+    FIGURES,
+    ReportFilters,
+    day_range_lookups,
+    figures_sum,
+    rate,
+)
 
 FIGURE_HEADERS = {
     "total": "Messages",
@@ -82,10 +89,6 @@ def _figure_cells(figures: dict, lookups: dict) -> list[Cell]:
     return cells
 
 
-def _sum(rows: list[dict]) -> dict:
-    return {name: sum(row[name] for row in rows) for name in FIGURES}
-
-
 def _kind_label(kind: str) -> str:
     return MessageKind(kind).label if kind in MessageKind.values else kind
 
@@ -111,7 +114,9 @@ def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
                 *_figure_cells(row, lookups),
             ]
         )
-    table.footer.append([Cell("Total"), Cell(""), Cell(""), *_figure_cells(_sum(rows), base)])
+    table.footer.append(
+        [Cell("Total"), Cell(""), Cell(""), *_figure_cells(figures_sum(rows), base)]
+    )
     return table
 
 
@@ -159,4 +164,4 @@ def day_series(*, rows: list[dict], days: list[date]) -> list[tuple[str, dict]]:
     by_day = {day: [] for day in days}
     for row in rows:
         by_day.setdefault(row["day"], []).append(row)
-    return [(day.strftime("%d %b"), _sum(day_rows)) for day, day_rows in by_day.items()]
+    return [(day.strftime("%d %b"), figures_sum(day_rows)) for day, day_rows in by_day.items()]
