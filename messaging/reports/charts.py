@@ -19,6 +19,8 @@ TOP = 16
 BOTTOM = 40
 LEFT = 48
 BAR = 9
+MAX_BAR = 24
+PLOT_WIDTH = 560
 GAP = 14
 LABEL_CHARS = 14
 
@@ -27,7 +29,9 @@ def bar_chart_svg(*, groups: list[tuple[str, dict]], series: list[str], title: s
     """One group of bars per (label, figures) pair, one bar per figure in `series`."""
     peak = max([figures[name] for _, figures in groups for name in series] + [1])
     plot = HEIGHT - TOP - BOTTOM
-    group_width = BAR * len(series) + GAP
+    # Bars widen to fill about PLOT_WIDTH when there are few groups.
+    bar = max(BAR, min(MAX_BAR, int((PLOT_WIDTH / max(len(groups), 1) - GAP) / len(series))))
+    group_width = bar * len(series) + GAP
     width = LEFT + group_width * max(len(groups), 1) + GAP
     parts = []
     for index, (label, figures) in enumerate(groups):
@@ -40,9 +44,9 @@ def bar_chart_svg(*, groups: list[tuple[str, dict]], series: list[str], title: s
                     '<rect class="bar" x="{}" y="{}" width="{}" height="{}" fill="{}" '
                     'data-group="{}" data-figure="{}" data-value="{}"><title>{}: {} {}</title>'
                     "</rect>",
-                    x0 + offset * BAR,
+                    x0 + offset * bar,
                     round(TOP + plot - height, 1),
-                    BAR - 1,
+                    bar - 1,
                     height,
                     COLOURS[name],
                     label,
@@ -57,7 +61,7 @@ def bar_chart_svg(*, groups: list[tuple[str, dict]], series: list[str], title: s
         parts.append(
             format_html(
                 '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
-                x0 + BAR * len(series) / 2,
+                x0 + bar * len(series) / 2,
                 HEIGHT - BOTTOM + 14,
                 short,
             )

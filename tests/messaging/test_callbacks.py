@@ -1,3 +1,4 @@
+import io
 import json
 from datetime import UTC, datetime
 
@@ -353,3 +354,26 @@ def test_raw_receipts_are_append_only(client, message):
         receipt.save()
     with pytest.raises(Exception, match="append-only"):
         receipt.delete()
+
+
+def test_an_acknowledged_event_whose_processing_fails_is_applied_by_the_sweep(
+    client, message, monkeypatch
+):
+    from django.core.management import call_command
+
+    from messaging.callbacks import services
+
+    def broken(*, event_id):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(services, "callback_event_apply", broken)
+    body = v2_body("kal-1", [wa_status("wamid.1", "delivered", T_DELIVERED)])
+    assert post_json(client, body).status_code == 200
+    assert CallbackEvent.objects.get().processed_at is None
+    assert refreshed(message).status == "accepted"
+
+    monkeypatch.undo()
+    out = io.StringIO()
+    call_command("kaleyra_callbacks_sweep", stdout=out)
+    assert "1 callback event(s) applied" in out.getvalue()
+    assert refreshed(message).status == "delivered"
