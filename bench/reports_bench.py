@@ -13,9 +13,11 @@ database afterwards unless --keep.
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -238,12 +240,16 @@ def _execute(connection, sql):
 
 
 def _scan(connection, sql):
-    """The scans of the query's plan (index-only or not)."""
+    """The scans of the query's plan (index-only or not), counted."""
     with connection.cursor() as cursor:
         cursor.execute("EXPLAIN " + sql)
         lines = [row[0] for row in cursor.fetchall()]
-    scans = [line.strip().lstrip("-> ").split("  (")[0] for line in lines if "Scan" in line]
-    return ", ".join(sorted(set(scans)))
+    scans = Counter(
+        match.group(0)
+        for line in lines
+        if (match := re.search(r"[A-Z][A-Za-z ]*Scan(?: using \S+)?", line))
+    )
+    return ", ".join(f"{n} x {scan}" if n > 1 else scan for scan, n in sorted(scans.items()))
 
 
 if __name__ == "__main__":
