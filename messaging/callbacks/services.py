@@ -83,11 +83,7 @@ def callback_event_apply(*, event_id: int) -> CallbackEvent:
         event = CallbackEvent.objects.select_for_update().get(pk=event_id)
         if event.message_id is not None:  # already applied
             return event
-        message = (
-            SentMessage.objects.select_for_update()
-            .filter(provider_message_id__in=event.provider_ids)
-            .first()
-        )
+        message = _message_find(event)
         if message is None:
             event.outcome = CallbackEvent.Outcome.UNMATCHED
         else:
@@ -98,16 +94,15 @@ def callback_event_apply(*, event_id: int) -> CallbackEvent:
     return event
 
 
-def callback_events_match(*, message: SentMessage) -> int:
-    """Apply the callbacks that arrived before the send's answer gave us this message's id.
-    The sending code calls it right after it stores `provider_message_id`. Returns how many."""
-    provider_id = message.provider_message_id
-    if not provider_id:
+def callback_events_match(*, provider_message_ids: Iterable[str]) -> int:
+    """Apply the callbacks that arrived before the send's answer gave us these message ids.
+    The sending code calls it right after it stores `provider_message_id` (one id or a whole
+    flush of them; one query when nothing is waiting). Returns how many events it applied."""
+    ids = [value for value in provider_message_ids if value]
+    if not ids:
         return 0
     waiting = CallbackEvent.objects.filter(
-        Q(top_message_id=provider_id)
-        | Q(extra_message_id=provider_id)
-        | Q(wa_message_id=provider_id),
+        Q(top_message_id__in=ids) | Q(extra_message_id__in=ids) | Q(wa_message_id__in=ids),
         message__isnull=True,
     ).values_list("pk", flat=True)
     matched = 0
@@ -133,6 +128,16 @@ def callback_events_sweep(*, limit: int = SWEEP_BATCH) -> int:
         if callback_event_apply(event_id=event_id).message_id is not None:
             applied += 1
     return applied
+
+
+def _message_find(event: CallbackEvent) -> SentMessage | None:
+    """The message the event is about, locked: the one whose provider_message_id is any of the
+    ids the callback carried."""
+    return (
+        SentMessage.objects.select_for_update()
+        .filter(provider_message_id__in=event.provider_ids)
+        .first()
+    )
 
 
 def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:

@@ -276,19 +276,23 @@ def test_order_history_gets_one_event_per_status_change(client, message):
 def test_unknown_id_is_kept_and_matched_when_the_send_answer_arrives(client):
     body = v2_body("kal-late", [wa_status("wamid.late", "delivered", T_DELIVERED)])
     assert post_json(client, body).status_code == 200
-    event = CallbackEvent.objects.get()
-    assert (event.message, event.outcome) == (None, "unmatched")
+    body = v2_body("kal-late", [wa_status("wamid.late", "sent", T_SENT)])
+    assert post_json(client, body).status_code == 200
+    assert {e.outcome for e in CallbackEvent.objects.all()} == {"unmatched"}
 
     message = SentMessageFactory(provider_message_id=None, status="sending", accepted_at=None)
     message.provider_message_id = "kal-late"
     message.status = "accepted"
     message.save()
-    assert callback_events_match(message=message) == 1
+    assert callback_events_match(provider_message_ids=["kal-other", "kal-late"]) == 2
     message = refreshed(message)
-    assert message.status == "delivered"
-    event.refresh_from_db()
-    assert (event.message, event.outcome) == (message, "applied")
-    assert callback_events_match(message=message) == 0  # nothing left waiting
+    assert (message.status, message.sent_at, message.delivered_at) == (
+        "delivered",
+        at(T_SENT),
+        at(T_DELIVERED),
+    )
+    assert {e.message for e in CallbackEvent.objects.all()} == {message}
+    assert callback_events_match(provider_message_ids=["kal-late"]) == 0  # nothing waits
 
 
 def test_sweep_applies_events_stored_but_not_processed_and_late_matches():
