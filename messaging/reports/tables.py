@@ -66,19 +66,23 @@ class Table:
     footer: list[list[Cell]] = field(default_factory=list)
 
 
-def changelist_url(lookups: dict) -> str:
-    """The SentMessage admin list filtered by these lookups."""
+def changelist_path() -> str:
+    return reverse("admin:messaging_sentmessage_changelist")
+
+
+def changelist_url(path: str, lookups: dict) -> str:
+    """The SentMessage admin list (at `path`) filtered by these lookups."""
     params = {}
     for key, value in lookups.items():
         if isinstance(value, list | tuple):
             value = ",".join(str(v) for v in value)
         params[key] = str(value)
-    return f"{reverse('admin:messaging_sentmessage_changelist')}?{urlencode(params)}"
+    return f"{path}?{urlencode(params)}"
 
 
-def _figure_cells(figures: dict, lookups: dict) -> list[Cell]:
+def _figure_cells(figures: dict, lookups: dict, path: str) -> list[Cell]:
     cells = [
-        Cell(str(figures[name]), changelist_url({**lookups, **FIGURE_LOOKUPS[name]}), True)
+        Cell(str(figures[name]), changelist_url(path, {**lookups, **FIGURE_LOOKUPS[name]}), True)
         for name in FIGURES
     ]
     for value in (
@@ -94,7 +98,7 @@ def _kind_label(kind: str) -> str:
 
 
 def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
-    base = filters.lookups()
+    base, path = filters.lookups(), changelist_path()
     table = Table(
         title="By day, kind and template",
         headers=["Day", "Kind", "Template", *FIGURE_HEADERS.values(), *RATE_HEADERS],
@@ -111,17 +115,18 @@ def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
                 Cell(row["day"].isoformat()),
                 Cell(_kind_label(row["kind"])),
                 Cell(row["template_name"] or NONE_LABEL),
-                *_figure_cells(row, lookups),
+                *_figure_cells(row, lookups, path),
             ]
         )
     table.footer.append(
-        [Cell("Total"), Cell(""), Cell(""), *_figure_cells(figures_sum(rows), base)]
+        [Cell("Total"), Cell(""), Cell(""), *_figure_cells(figures_sum(rows), base, path)]
     )
     return table
 
 
 def failure_table(*, reasons: list[dict], filters: ReportFilters) -> Table:
     table = Table(title="Top failure reasons", headers=["Error code", "Reason", "Failed"])
+    path = changelist_path()
     for reason in reasons:
         lookups = {
             **filters.lookups(),
@@ -133,14 +138,14 @@ def failure_table(*, reasons: list[dict], filters: ReportFilters) -> Table:
             [
                 Cell(reason["error_code"] or NONE_LABEL),
                 Cell(reason["error_title"] or NONE_LABEL),
-                Cell(str(reason["count"]), changelist_url(lookups), True),
+                Cell(str(reason["count"]), changelist_url(path, lookups), True),
             ]
         )
     return table
 
 
 def ref_table(*, report, group_by: str, filters: ReportFilters) -> Table:
-    base = filters.lookups()
+    base, path = filters.lookups(), changelist_path()
     table = Table(
         title=f"By {group_by}",
         headers=[group_by, *FIGURE_HEADERS.values(), *RATE_HEADERS],
@@ -149,12 +154,12 @@ def ref_table(*, report, group_by: str, filters: ReportFilters) -> Table:
         lookups = {**base, f"{group_by}__exact": row[group_by]}
         table.rows.append(
             [
-                Cell(row[group_by] or NONE_LABEL, changelist_url(lookups)),
-                *_figure_cells(row, lookups),
+                Cell(row[group_by] or NONE_LABEL, changelist_url(path, lookups)),
+                *_figure_cells(row, lookups, path),
             ]
         )
     table.footer.append(
-        [Cell(f"Total ({report.groups} groups)"), *_figure_cells(report.totals, base)]
+        [Cell(f"Total ({report.groups} groups)"), *_figure_cells(report.totals, base, path)]
     )
     return table
 
