@@ -305,3 +305,10 @@ def test_admin_index_links_to_both_reports(client, staff):
     html = client.get("/admin/").content.decode()
     assert 'id="reports-module"' in html
     assert f'href="{DELIVERY}"' in html and f'href="{REFS}"' in html
+
+
+def test_ref_values_are_escaped_on_the_page(client, staff):
+    make(timezone.now(), ref='<b onclick="x()">vip</b>')
+    html = client.get(REFS).content.decode()
+    assert "&lt;b onclick=&quot;x()&quot;&gt;vip&lt;/b&gt;" in html
+    assert '<b onclick="x()">' not in html
