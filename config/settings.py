@@ -15,7 +15,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 # The placeholder is only good enough for DEBUG; production must set its own.
-INSECURE_SECRET_KEY = "insecure-dev-key-change-me"
+INSECURE_SECRET_KEY = "insecure-dev-key-change-me"  # noqa: S105 - the refused placeholder
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default=INSECURE_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 if not DEBUG and SECRET_KEY == INSECURE_SECRET_KEY:

@@ -1,6 +1,7 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from phonenumber_field.modelfields import PhoneNumberField
 
 
 def normalize_code(code: str) -> str:
@@ -52,17 +53,42 @@ class Coupon(models.Model):
     is_personal = models.BooleanField(
         default=False, help_text="Only the listed phone numbers may use it."
     )
+    times_used = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Live count of reserved and final redemptions (kept by coupons.services).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(discount_type__in=["percentage", "fixed"]),
+                name="coupon_discount_type_valid",
+            ),
+            # The database itself refuses a redemption past the usage limit.
+            models.CheckConstraint(
+                condition=models.Q(usage_limit__isnull=True)
+                | models.Q(times_used__lte=models.F("usage_limit")),
+                name="coupon_times_used_within_limit",
+            ),
+        ]
 
     def __str__(self):
         return self.code
 
     def save(self, *args, **kwargs):
         self.code = normalize_code(self.code)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # times_used is kept by the coupon services' conditional UPDATEs: an edit made on
+            # an instance loaded earlier must not write back its stale count.
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "times_used"
+            ]
         super().save(*args, **kwargs)
 
     def clean(self):
@@ -82,5 +108,144 @@ class Coupon(models.Model):
                 errors["max_discount"] = "Only percentage coupons can have a cap."
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             errors["valid_until"] = "The end must be after the start."
+        if self.code and PoolCode.objects.filter(code=self.code).exists():
+            errors["code"] = "This code is already one of a pool's codes."
+        if self.usage_limit is not None and self.usage_limit < self.times_used:
+            errors["usage_limit"] = (
+                f"This coupon is already used {self.times_used} times; "
+                "the limit cannot be lower than that."
+            )
         if errors:
             raise ValidationError(errors)
+
+
+class CouponPhone(models.Model):
+    """A phone number allowed to use a personal coupon."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="phones")
+    phone = PhoneNumberField(help_text="E.164, e.g. +919000090000.")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "personal phone number"
+        constraints = [
+            models.UniqueConstraint(fields=["coupon", "phone"], name="coupon_phone_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.coupon} for {self.phone}"
+
+
+class CouponPool(models.Model):
+    """Single-use codes of one coupon rule, handed out one per customer phone."""
+
+    coupon = models.OneToOneField(Coupon, on_delete=models.CASCADE, related_name="pool")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["coupon__code"]
+        verbose_name = "code pool"
+
+    def __str__(self):
+        return f"Pool of {self.coupon}"
+
+
+class PoolCodeStatus(models.TextChoices):
+    """How an exported pool code stands (derived, not stored)."""
+
+    FREE = "free", "Free"
+    ASSIGNED = "assigned", "Assigned"
+    RESERVED = "reserved", "Reserved by an open order"
+    REDEEMED = "redeemed", "Redeemed"
+
+
+class PoolCode(models.Model):
+    """One single-use code; unique across every pool (and never equal to a coupon's own code)."""
+
+    pool = models.ForeignKey(CouponPool, on_delete=models.CASCADE, related_name="codes")
+    code = models.CharField(max_length=64, unique=True)
+    phone = PhoneNumberField(null=True, blank=True, help_text="The customer it was sent to.")
+    assigned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            # A customer holds at most one code of a pool: they get the same one again.
+            models.UniqueConstraint(
+                fields=["pool", "phone"],
+                condition=models.Q(phone__isnull=False),
+                name="pool_code_one_per_phone",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(phone__isnull=True, assigned_at__isnull=True)
+                | models.Q(phone__isnull=False, assigned_at__isnull=False),
+                name="pool_code_assigned_with_time",
+            ),
+        ]
+        indexes = [
+            # The next free code of a pool is found without scanning the assigned ones.
+            models.Index(
+                fields=["pool", "id"],
+                condition=models.Q(phone__isnull=True),
+                name="pool_code_free_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return self.code
+
+
+class RedemptionStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved (order open)"
+    FINAL = "final", "Final (order completed)"
+    RELEASED = "released", "Released"
+
+
+ACTIVE_REDEMPTION = models.Q(status__in=[RedemptionStatus.RESERVED, RedemptionStatus.FINAL])
+
+
+class CouponRedemption(models.Model):
+    """One use of a coupon by an order. Reserved and final redemptions count against the
+    coupon's limits (Coupon.times_used); released ones do not."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="redemptions")
+    pool_code = models.ForeignKey(
+        PoolCode, null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="coupon_redemptions"
+    )
+    phone = PhoneNumberField(help_text="The customer who applied it, E.164.")
+    code = models.CharField(max_length=64, help_text="The code as applied.")
+    discount = models.PositiveBigIntegerField(help_text="Discount given (paise).")
+    status = models.CharField(
+        max_length=10, choices=RedemptionStatus.choices, default=RedemptionStatus.RESERVED
+    )
+    reserved_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reserved_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=RedemptionStatus.values),
+                name="redemption_status_valid",
+            ),
+            # One order holds at most one live coupon.
+            models.UniqueConstraint(
+                fields=["order"], condition=ACTIVE_REDEMPTION, name="redemption_one_per_order"
+            ),
+            # A pool code is single-use.
+            models.UniqueConstraint(
+                fields=["pool_code"],
+                condition=ACTIVE_REDEMPTION & models.Q(pool_code__isnull=False),
+                name="redemption_pool_code_single_use",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["coupon", "phone", "status"], name="redemption_customer_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.code} on {self.order_id} ({self.status})"

@@ -1,7 +1,9 @@
 """The one place where an order's numbers are computed. Integer minor units (paise) only."""
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+
+MAX_RUPEES = Decimal(10**12)  # far above any order; keeps paise inside a 64-bit column
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,9 @@ def parse_rupees(text: str, *, offset: int = 100) -> int:
         raise ValueError(f"'{text}' is not an amount in rupees.")
     if value < 0:
         raise ValueError("The amount cannot be negative.")
+    if value > MAX_RUPEES:
+        raise ValueError("The amount is too large.")
     minor = value * offset
     if minor != minor.to_integral_value():
         raise ValueError("Use at most two decimals (whole paise).")
-    minor = int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if minor > 10**15:
-        raise ValueError("The amount is too large.")
-    return minor
+    return int(minor)

@@ -27,6 +27,14 @@ ALLOWED_MOVES = {
 }
 
 
+def _coupon_settle(order: Order) -> None:
+    """Make the order's coupon redemption final or release it after a status change
+    (imported here because coupons.services imports this module)."""
+    from coupons.services import coupon_redemptions_sync_with_order
+
+    coupon_redemptions_sync_with_order(order=order)
+
+
 def order_status_check_move(*, current: str, new: str) -> None:
     """Raise OrderError(code='illegal_status_move') naming both states when `new` is not
     reachable from `current`."""
@@ -65,6 +73,7 @@ def order_status_change(
         before = locked.status
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])
+        _coupon_settle(locked)
         order_event_record(
             order=locked,
             kind=OrderEvent.Kind.STATUS,
@@ -116,7 +125,12 @@ def order_save(*, order: Order, source: str, actor=None) -> Order:
         }
         if "status" in changes:
             order_status_check_move(current=stored.status, new=order.status)
+        # The coupon snapshot belongs to coupons.services: keep what is stored, not what this
+        # instance held when it was loaded (a coupon may have been applied since).
+        order.coupon_code, order.coupon_discount = stored.coupon_code, stored.coupon_discount
         order.save()
+        if "status" in changes:
+            _coupon_settle(order)
         for field, (before, after) in changes.items():
             if field == "selected_address_id":
                 before = _address_label(stored.selected_address)

@@ -2,7 +2,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from coupons.models import Coupon
+from coupons.models import Coupon, CouponPool, PoolCode
 from orders.models import Order, OrderAddress, OrderItem
 
 
@@ -13,7 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    password = factory.django.Password("pw")
 
 
 class OrderFactory(factory.django.DjangoModelFactory):
@@ -77,6 +77,21 @@ class CouponFactory(factory.django.DjangoModelFactory):
     discount_type = Coupon.DiscountType.FIXED
     amount_off = 2000
     per_customer_limit = None
+
+
+class CouponPoolFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CouponPool
+
+    coupon = factory.SubFactory(CouponFactory)
+
+
+class PoolCodeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PoolCode
+
+    pool = factory.SubFactory(CouponPoolFactory)
+    code = factory.Sequence(lambda n: f"PC{n:06d}")
 
 
 class SendBatchFactory(factory.django.DjangoModelFactory):

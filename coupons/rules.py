@@ -1,0 +1,64 @@
+"""A coupon's rules and discount arithmetic: pure functions, no database."""
+
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from orders.money import format_rupees
+
+from .errors import CouponError
+from .models import Coupon
+
+
+def coupon_discount_compute(*, coupon: Coupon, base: int) -> int:
+    """The discount in paise for an order whose value before the coupon is `base`.
+
+    `base` is orders.money.order_totals(order).before_coupon: subtotal + shipping + tax - the
+    order's own discount, with no coupon (what the customer would pay without it). A percentage
+    is taken of that base and rounded half-up to a whole paisa, then capped at max_discount.
+    No discount is larger than the base, so the total never goes below zero. The result is
+    stored on the order when applied and kept as it is when shipping changes later.
+    """
+    if coupon.discount_type == Coupon.DiscountType.PERCENTAGE:
+        exact = Decimal(base) * Decimal(coupon.percent_off or 0) / 100
+        discount = int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if coupon.max_discount is not None:
+            discount = min(discount, coupon.max_discount)
+    else:
+        discount = coupon.amount_off or 0
+    return max(0, min(discount, base))
+
+
+def coupon_refusal(
+    *,
+    coupon: Coupon,
+    now: datetime,
+    base: int,
+    phone_listed: bool,
+    customer_uses: int,
+    other_uses: int,
+) -> CouponError | None:
+    """Why this customer cannot use `coupon` on an order worth `base` (before the coupon),
+    or None when they can.
+
+    `phone_listed`: the phone is on the coupon's personal list (only read for personal coupons).
+    `customer_uses`: this customer's reserved and final redemptions of it on other orders.
+    `other_uses`: everyone's reserved and final redemptions of it on other orders.
+    """
+    if not coupon.is_active:
+        return CouponError("inactive")
+    if coupon.valid_from and now < coupon.valid_from:
+        return CouponError("not_yet_valid")
+    if coupon.valid_until and now >= coupon.valid_until:
+        return CouponError("expired")
+    if coupon.is_personal and not phone_listed:
+        return CouponError("not_for_you")
+    if coupon.per_customer_limit is not None and customer_uses >= coupon.per_customer_limit:
+        return CouponError("already_used")
+    if coupon.usage_limit is not None and other_uses >= coupon.usage_limit:
+        return CouponError("exhausted")
+    if base < coupon.min_order_value:
+        missing = format_rupees(coupon.min_order_value - base)
+        return CouponError("below_minimum", f"Add Rs {missing} more to use this code")
+    if coupon_discount_compute(coupon=coupon, base=base) == 0:
+        return CouponError("no_discount")
+    return None

@@ -1,0 +1,23 @@
+import pytest
+
+from tests.factories import OrderFactory, OrderItemFactory
+
+PHONE = "+919000090000"
+
+
+@pytest.fixture
+def make_order(db):
+    """An open order worth 180000 before any coupon (item 150000 + shipping 20000 + tax 10000)."""
+
+    def make(**fields):
+        fields.setdefault("customer_phone", PHONE)
+        order = OrderFactory(**fields)
+        OrderItemFactory(order=order)
+        return order
+
+    return make
+
+
+@pytest.fixture
+def order(make_order):
+    return make_order()

@@ -1,0 +1,74 @@
+"""docker-compose.yml cannot run here (no Docker engine): check that everything it names exists."""
+
+import importlib
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import get_commands
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+SETTINGS = (ROOT / "config" / "settings.py").read_text()
+
+
+def compose():
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def app_services():
+    return {name: s for name, s in compose()["services"].items() if "build" in s}
+
+
+def commands(service):
+    command = service["command"]
+    text = command if isinstance(command, str) else shlex.join(command)
+    if text.startswith("sh -c "):
+        text = shlex.split(text)[2]
+    return [shlex.split(part) for part in re.split(r"&&|;", text) if part.strip()]
+
+
+def test_compose_has_the_four_services_with_healthchecks():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "redis", "web", "worker"}
+    assert all("healthcheck" in s for s in services.values())
+    assert services["web"]["image"] == services["worker"]["image"]  # one image
+
+
+@pytest.mark.parametrize("name", ["web", "worker"])
+def test_every_command_exists(name):
+    for argv in commands(app_services()[name]):
+        program = argv[0]
+        if program == "python" and argv[1] == "manage.py":
+            assert argv[2] in get_commands(), argv
+        elif program == "gunicorn":
+            module, attribute = argv[1].split(":")
+            assert hasattr(importlib.import_module(module), attribute)
+        elif program == "celery":
+            assert argv[1:3] == ["-A", "config"]
+            assert hasattr(importlib.import_module("config"), "celery_app")
+            assert argv[3] in {"worker", "inspect"}
+        else:
+            pytest.fail(f"unknown program in {name}: {argv}")
+
+
+def test_every_variable_exists():
+    for service in app_services().values():
+        for variable in service["environment"]:
+            assert re.search(rf"^{variable}=", ENV_EXAMPLE, re.M), variable
+            assert f'"{variable}"' in SETTINGS, variable
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    read = set(re.findall(r'env\.\w+\(\s*"([A-Z_]+)"', SETTINGS))
+    listed = set(re.findall(r"^([A-Z_]+)=", ENV_EXAMPLE, re.M))
+    assert read - listed == set()
+    assert listed - read == set()
+
+
+def test_dockerfile_copies_the_apps_it_installs():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for app in ["config", "orders", "coupons", "messaging", "checkout"]:
+        assert f"COPY {app} ./{app}" in dockerfile
