@@ -100,12 +100,40 @@ class SentMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Set from status callbacks (messaging.callbacks): WhatsApp's error title and details, and
+    # whether the message was reported both failed and delivered (kept, never a step back).
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    delivery_anomaly = models.BooleanField(
+        default=False, help_text="Reported failed as well as delivered or read."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["status", "claimed_at"], name="sentmessage_status_claimed"),
             models.Index(fields=["batch", "status"], name="sentmessage_batch_status"),
+            # Reports (messaging.reports): index-only scans over a created_at range.
+            models.Index(
+                fields=["created_at", "kind", "template_name", "status"],
+                include=[
+                    "batch",
+                    "accepted_at",
+                    "sent_at",
+                    "delivered_at",
+                    "read_at",
+                    "ref",
+                    "ref1",
+                    "ref2",
+                ],
+                name="sentmessage_report_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["error_code", "error_title"],
+                condition=models.Q(status="failed"),
+                name="sentmessage_failed_idx",
+            ),
         ]
         permissions = [
             ("send_messages", "Can send messages"),
@@ -129,3 +157,7 @@ class SendingPause(models.Model):
 
     def __str__(self):
         return f"{self.code} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+# Status callbacks (messaging.callbacks) keep their own models in their package.
+from .callbacks.models import CallbackEvent, CallbackReceipt  # noqa: E402,F401

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from coupons.models import Coupon, CouponPool, PoolCode
 from orders.models import Order, OrderAddress, OrderItem
@@ -91,3 +92,26 @@ class PoolCodeFactory(factory.django.DjangoModelFactory):
 
     pool = factory.SubFactory(CouponPoolFactory)
     code = factory.Sequence(lambda n: f"PC{n:06d}")
+
+
+class SendBatchFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "messaging.SendBatch"
+
+    name = factory.Sequence(lambda n: f"Batch {n}")
+    kind = "order_status"
+
+
+class SentMessageFactory(factory.django.DjangoModelFactory):
+    """A message Kaleyra accepted (it has Kaleyra's message id)."""
+
+    class Meta:
+        model = "messaging.SentMessage"
+
+    kind = "order_status"
+    recipient = factory.Sequence(lambda n: f"+9198{n % 100000000:08d}")
+    template_name = "order_update"
+    payload = factory.LazyFunction(dict)
+    status = "accepted"
+    provider_message_id = factory.Sequence(lambda n: f"kal-{n}")
+    accepted_at = factory.LazyFunction(timezone.now)
