@@ -153,9 +153,16 @@ KALEYRA_TEMPLATE_LANGUAGE = env.str("KALEYRA_TEMPLATE_LANGUAGE", default="en_US"
 KALEYRA_ORDER_DETAILS_TEMPLATE = env.str("KALEYRA_ORDER_DETAILS_TEMPLATE", default="order_details")
 KALEYRA_ORDER_STATUS_TEMPLATE = env.str("KALEYRA_ORDER_STATUS_TEMPLATE", default="order_status")
 KALEYRA_COUPON_TEMPLATE = env.str("KALEYRA_COUPON_TEMPLATE", default="coupon_code")
+# Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
+    "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "coupons-release-expired": {
+        "task": "coupons.tasks.coupons_release_expired_task",
+        "schedule": 300.0,
+    },
 }
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)

@@ -10,6 +10,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
+from .callbacks.services import callback_events_sweep
 from .models import MessageStatus, SentMessage
 from .services import messages_send, messages_sweep
 from .services import orders_batch_prepare as prepare
@@ -78,3 +79,9 @@ def messages_sweep_task() -> dict:
 @worker_ready.connect
 def _sweep_on_worker_start(sender=None, **kwargs):
     messages_sweep_task.delay()
+
+
+@shared_task
+def callbacks_sweep_task() -> int:
+    """Scheduled (CELERY_BEAT_SCHEDULE): callback events stored but not yet applied."""
+    return callback_events_sweep()

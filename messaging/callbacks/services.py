@@ -132,12 +132,24 @@ def callback_events_sweep(*, limit: int = SWEEP_BATCH) -> int:
 
 def _message_find(event: CallbackEvent) -> SentMessage | None:
     """The message the event is about, locked: the one whose provider_message_id is any of the
-    ids the callback carried."""
-    return (
-        SentMessage.objects.select_for_update()
-        .filter(provider_message_id__in=event.provider_ids)
-        .first()
-    )
+    ids the callback carried; failing that, a message whose send answer was lost ("unknown")
+    that this callback settles (same recipient and refs: see message_mark_accepted)."""
+    # Imported here: the sending code imports this module to match early callbacks.
+    from messaging.services.sending import message_mark_accepted
+
+    locked = SentMessage.objects.select_for_update()
+    message = locked.filter(provider_message_id__in=event.provider_ids).first()
+    if message is None:
+        recovered = message_mark_accepted(
+            message_ids=event.provider_ids,
+            recipient=event.recipient,
+            ref=event.ref,
+            ref1=event.ref1,
+            ref2=event.ref2,
+        )
+        if recovered is not None:
+            message = locked.get(pk=recovered.pk)
+    return message
 
 
 def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:

@@ -35,6 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ..callbacks.services import callback_events_match
 from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
@@ -240,6 +241,9 @@ class _AcceptedWriter:
                 message_result_record(
                     pk=pk, result=SendResult(Outcome.ACCEPTED, message_id=message_id)
                 )
+            return
+        # Callbacks can arrive before the answer's id is stored: apply them now.
+        callback_events_match(provider_message_ids=[message_id for _, message_id in pending])
 
 
 def message_result_record(*, pk: int, result: SendResult) -> float | None:
@@ -262,6 +266,9 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
                 error_message=f"Kaleyra answered with message id {result.message_id}, which "
                 "another message already has. " + UNKNOWN_NOTE,
             )
+            return None
+        # Callbacks can arrive before the answer's id is stored: apply them now.
+        callback_events_match(provider_message_ids=[result.message_id])
         return None
     if result.outcome == Outcome.UNKNOWN:
         claimed.update(

@@ -7,12 +7,11 @@ import pytest
 from django.urls import reverse
 
 from messaging.models import SendBatch, SentMessage
-from tests.factories import CouponFactory, OrderFactory, OrderItemFactory
+from tests.factories import CouponFactory, OrderFactory, OrderItemFactory, SentMessageFactory
 
 from .conftest import staff
-from .factories import SentMessageFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.messaging.admin_urls")]
+pytestmark = pytest.mark.django_db
 
 ORDERS = "/admin/orders/order/"
 COUPONS = "/admin/coupons/coupon/"

@@ -13,7 +13,7 @@ from messaging.callbacks.services import (
     callback_receipt_store,
 )
 from orders.models import OrderEvent
-from tests.factories import OrderFactory, SentMessageFactory
+from tests.factories import AcceptedMessageFactory, OrderFactory
 
 from .callback_bodies import (
     CALLBACK_URL,
@@ -45,7 +45,7 @@ def callback_credentials(settings):
 
 @pytest.fixture
 def message():
-    return SentMessageFactory(provider_message_id="kal-1", order=OrderFactory())
+    return AcceptedMessageFactory(provider_message_id="kal-1", order=OrderFactory())
 
 
 def refreshed(message):
@@ -149,7 +149,7 @@ def test_v2_json_with_several_statuses_moves_the_message_and_stamps_each_step(cl
 
 
 def test_v2_body_matches_on_the_whatsapp_id_alone(client):
-    message = SentMessageFactory(provider_message_id="wamid.only")
+    message = AcceptedMessageFactory(provider_message_id="wamid.only")
     body = v2_body("", [wa_status("wamid.only", "delivered", T_DELIVERED)], top_level_id=False)
     assert post_json(client, body).status_code == 200
     assert refreshed(message).status == "delivered"
@@ -280,7 +280,7 @@ def test_unknown_id_is_kept_and_matched_when_the_send_answer_arrives(client):
     assert post_json(client, body).status_code == 200
     assert {e.outcome for e in CallbackEvent.objects.all()} == {"unmatched"}
 
-    message = SentMessageFactory(provider_message_id=None, status="sending", accepted_at=None)
+    message = AcceptedMessageFactory(provider_message_id=None, status="sending", accepted_at=None)
     message.provider_message_id = "kal-late"
     message.status = "accepted"
     message.save()
@@ -295,6 +295,40 @@ def test_unknown_id_is_kept_and_matched_when_the_send_answer_arrives(client):
     assert callback_events_match(provider_message_ids=["kal-late"]) == 0  # nothing waits
 
 
+def test_a_callback_settles_a_message_whose_send_answer_was_lost(client):
+    """The send's answer was lost (status unknown, no id); Kaleyra's callback carries our refs and
+    recipient, so it identifies the message: it becomes accepted with Kaleyra's id, then moves."""
+    lost = AcceptedMessageFactory(
+        recipient="+919812345678",
+        ref="SAVE10",
+        ref1="coupon_code",
+        ref2="Diwali",
+        status="unknown",
+        provider_message_id=None,
+        accepted_at=None,
+    )
+    AcceptedMessageFactory(  # same person, other campaign: not a candidate
+        recipient="+919812345678",
+        ref="SAVE10",
+        ref1="coupon_code",
+        ref2="Holi",
+        status="unknown",
+        provider_message_id=None,
+        accepted_at=None,
+    )
+    body = v2_body(
+        "kal-lost",
+        [wa_status("wamid.lost", "delivered", T_DELIVERED)],
+        ref="SAVE10",
+        ref1="coupon_code",
+        ref2="Diwali",
+    )
+    assert post_json(client, body).status_code == 200
+    lost = refreshed(lost)
+    assert (lost.status, lost.provider_message_id) == ("delivered", "kal-lost")
+    assert lost.delivered_at == at(T_DELIVERED)
+
+
 def test_sweep_applies_events_stored_but_not_processed_and_late_matches():
     events = callback_events_parse(flat_body("kal-s", "read", T_READ))
     callback_receipt_store(
@@ -303,7 +337,7 @@ def test_sweep_applies_events_stored_but_not_processed_and_late_matches():
     assert CallbackEvent.objects.get().processed_at is None
     assert callback_events_sweep() == 0  # processed now, but no such message yet
     assert CallbackEvent.objects.get().outcome == "unmatched"
-    message = SentMessageFactory(provider_message_id="kal-s")
+    message = AcceptedMessageFactory(provider_message_id="kal-s")
     assert callback_events_sweep() == 1
     assert refreshed(message).status == "read"
 

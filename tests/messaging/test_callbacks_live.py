@@ -7,7 +7,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 
 from messaging.models import SentMessage
-from tests.factories import SendBatchFactory, SentMessageFactory, UserFactory
+from tests.factories import AcceptedMessageFactory, SendBatchFactory, UserFactory
 
 from .callback_bodies import CREDENTIALS, v2_body, wa_status
 
@@ -18,7 +18,7 @@ def test_a_batch_of_callbacks_over_http_shows_in_the_reports(
     settings.KALEYRA_CALLBACK_BASIC_AUTH = CREDENTIALS
     batch = SendBatchFactory()
     messages = [
-        SentMessageFactory(batch=batch, provider_message_id=f"kal-live-{n}", ref="launch")
+        AcceptedMessageFactory(batch=batch, provider_message_id=f"kal-live-{n}", ref="launch")
         for n in range(4)
     ]
     url = f"{live_server.url}/kaleyra/callbacks/"

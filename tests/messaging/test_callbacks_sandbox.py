@@ -12,7 +12,7 @@ from django.test import Client
 
 from messaging.callbacks.services import callback_events_match
 from messaging.models import SentMessage
-from tests.factories import OrderFactory, SendBatchFactory, SentMessageFactory, UserFactory
+from tests.factories import AcceptedMessageFactory, OrderFactory, SendBatchFactory, UserFactory
 
 sandbox_module = pytest.importorskip("messaging.sandbox")
 
@@ -66,7 +66,7 @@ def test_sandbox_callbacks_for_a_batch_reach_messages_history_and_reports(sandbo
     recipients = ["+919800000001", "+919800000002", "+919800000003", "+919800000009"]
     messages = []
     for to in recipients:
-        message = SentMessageFactory(
+        message = AcceptedMessageFactory(
             batch=batch,
             kind="coupon_code",
             template_name="coupon_offer",

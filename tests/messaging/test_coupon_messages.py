@@ -93,7 +93,6 @@ def test_inactive_coupon_is_refused(kaleyra):
     assert error.value.code == "coupon_inactive"
 
 
-@pytest.mark.urls("tests.messaging.admin_urls")
 def test_coupon_action_with_pasted_and_csv_numbers(
     client,
     operator,

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from messaging.models import SentMessage
 from messaging.reports import selectors
-from tests.factories import SendBatchFactory, SentMessageFactory, UserFactory
+from tests.factories import AcceptedMessageFactory, SendBatchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def ist(*args):
 
 
 def make(created_at, **fields):
-    message = SentMessageFactory(**fields)
+    message = AcceptedMessageFactory(**fields)
     SentMessage.objects.filter(pk=message.pk).update(created_at=created_at)
     return message
 

@@ -173,8 +173,7 @@ def test_faults_are_retried_or_held_never_sent_twice(sandbox, kaleyra):
 
     from messaging.models import SentMessage
     from messaging.services import message_mark_accepted, messages_send
-
-    from .factories import SentMessageFactory
+    from tests.factories import SentMessageFactory
 
     kaleyra.KALEYRA_READ_TIMEOUT = 0.3
     kaleyra.KALEYRA_MAX_ATTEMPTS = 5

@@ -18,9 +18,9 @@ from messaging.services import (
     sending_pause_clear,
 )
 from messaging.services.sending import backoff_delay
+from tests.factories import SentMessageFactory
 
 from .conftest import SEND_URL
-from .factories import SentMessageFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,9 @@ from messaging import tasks
 from messaging.limiter import LocalLimiter, RedisLimiter, send_limiter
 from messaging.models import SentMessage
 from messaging.sandbox import ERRORS
+from tests.factories import SendBatchFactory, SentMessageFactory
 
 from .conftest import SEND_URL
-from .factories import SendBatchFactory, SentMessageFactory
 
 pytestmark = pytest.mark.django_db
 
