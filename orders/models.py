@@ -229,8 +229,29 @@ class EventSource(models.TextChoices):
     SYSTEM = "system", "System"
 
 
-class OrderEvent(models.Model):
+class AppendOnlyModel(models.Model):
+    """Rows that are written once and never changed or deleted (histories, raw receipts)."""
+
+    append_only_label = "These records"
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError(
+                f"{self.append_only_label} are append-only: they cannot be changed."
+            )
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(f"{self.append_only_label} are append-only: they cannot be deleted.")
+
+
+class OrderEvent(AppendOnlyModel):
     """Append-only history: one row for every change of status, coupon, address or cost."""
+
+    append_only_label = "Order history events"
 
     class Kind(models.TextChoices):
         CREATED = "created", "Created"
@@ -258,11 +279,3 @@ class OrderEvent(models.Model):
 
     def __str__(self):
         return f"{self.order_id} {self.kind} {self.before!r} -> {self.after!r}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Order history is append-only: events cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Order history is append-only: events cannot be deleted.")

@@ -1,12 +1,15 @@
 """Kaleyra status callbacks as received (append-only) and the status events they carry."""
 
-from django.core.exceptions import ValidationError
 from django.db import models
 
+from orders.models import AppendOnlyModel
 
-class CallbackReceipt(models.Model):
+
+class CallbackReceipt(AppendOnlyModel):
     """One authenticated POST to the callback URL, stored exactly as received before anything
     else happens. Append-only."""
+
+    append_only_label = "Callback receipts"
 
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
     content_type = models.CharField(max_length=255, blank=True)
@@ -23,14 +26,6 @@ class CallbackReceipt(models.Model):
 
     def __str__(self):
         return f"Callback {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError("Callback receipts are append-only: they cannot be changed.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError("Callback receipts are append-only: they cannot be deleted.")
 
 
 class CallbackEvent(models.Model):
