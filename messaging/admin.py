@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from orders.admin import ReadOnlyModelAdmin
+
 from .admin_actions import SendMessagesPermissionMixin
 from .models import MessageStatus, SendBatch, SentMessage
 from .selectors import batch_progress
@@ -17,19 +19,8 @@ from .services.sending import messages_retry_risky
 S = MessageStatus
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(SendBatch)
-class SendBatchAdmin(SendMessagesPermissionMixin, _ReadOnlyAdmin):
+class SendBatchAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
     list_display = ("name", "kind", "created_by", "created_at", "total", "accepted", "failed")
     list_filter = ("kind", "created_at")
     search_fields = ("name",)
@@ -102,7 +93,7 @@ class SendBatchAdmin(SendMessagesPermissionMixin, _ReadOnlyAdmin):
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(SendMessagesPermissionMixin, _ReadOnlyAdmin):
+class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "kind",

@@ -143,12 +143,8 @@ class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-@admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "order", "kind", "field", "before", "after", "source", "actor")
-    list_filter = ("kind", "source", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("order__reference_id",)
-    list_select_related = ("order", "actor")
+class ReadOnlyModelAdmin(admin.ModelAdmin):
+    """Records written only by the product's services: listed and viewed, never edited here."""
 
     def has_add_permission(self, request):
         return False
@@ -158,6 +154,14 @@ class OrderEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(OrderEvent)
+class OrderEventAdmin(ReadOnlyModelAdmin):
+    list_display = ("created_at", "order", "kind", "field", "before", "after", "source", "actor")
+    list_filter = ("kind", "source", ("created_at", admin.DateFieldListFilter))
+    search_fields = ("order__reference_id",)
+    list_select_related = ("order", "actor")
 
 
 @admin.register(OrderReference)
