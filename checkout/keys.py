@@ -17,9 +17,8 @@ PASSPHRASE = "WHATSAPP_CHECKOUT_PRIVATE_KEY_PASSPHRASE"  # noqa: S105 - a variab
 MIN_KEY_BITS = 2048
 
 NO_KEY_MESSAGE = (
-    f"No checkout private key: /checkout/ answers 503 until {KEY} (PEM text) or {KEY_FILE} "
-    f"(a path) is set, plus {PASSPHRASE} if it is encrypted; make one with "
-    "`python manage.py checkout_keygen`."
+    f"No checkout private key: set {KEY} (PEM text) or {KEY_FILE} (a path), plus {PASSPHRASE} "
+    "if it is encrypted; make one with `python manage.py checkout_keygen`."
 )
 
 _loaded = {"key": None}
@@ -86,18 +85,22 @@ def private_key_configure():
     """Load the key from the settings into this process (start-up, and tests changing them).
 
     A configured key that cannot be used raises ImproperlyConfigured: the process does not start.
-    No key at all is allowed, so the product starts without one (quick start, a shop that does not
-    use the checkout endpoint): a warning is logged and /checkout/ answers 503 until one is set;
-    `manage.py check --deploy` reports it as an error (checkout.E001).
+    No key at all is allowed here, so management commands (migrate, checkout_keygen ...) and
+    workers run without one; the web process refuses to start without it (private_key_require,
+    called from config/wsgi.py), and /checkout/ answers 503 in any process that has none.
     """
     _loaded["key"] = private_key_from_settings()
-    if _loaded["key"] is None:
-        logger.warning(NO_KEY_MESSAGE)
+    return _loaded["key"]
+
+
+def private_key_require():
+    """Web server start-up: no key is an error, no app secret a warning."""
+    if checkout_private_key() is None:
+        raise ImproperlyConfigured(NO_KEY_MESSAGE)
     if not settings.WHATSAPP_APP_SECRET:
         logger.warning(
             "WHATSAPP_APP_SECRET is not set: /checkout/ does not check X-Hub-Signature-256."
         )
-    return _loaded["key"]
 
 
 def checkout_private_key():

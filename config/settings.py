@@ -112,7 +112,7 @@ REST_FRAMEWORK = {
 
 # Celery: an embedded filesystem broker by default (nothing to install; a real
 # `celery worker` process consumes it), Redis in production.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://localhost/")
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -142,6 +142,27 @@ KALEYRA_MAX_ATTEMPTS = env.int("KALEYRA_MAX_ATTEMPTS", default=5)
 KALEYRA_CONNECT_TIMEOUT = env.float("KALEYRA_CONNECT_TIMEOUT", default=5.0)
 KALEYRA_READ_TIMEOUT = env.float("KALEYRA_READ_TIMEOUT", default=15.0)
 KALEYRA_CALLBACK_BASIC_AUTH = env.str("KALEYRA_CALLBACK_BASIC_AUTH", default="")
+KALEYRA_HTTP_POOL_SIZE = env.int("KALEYRA_HTTP_POOL_SIZE", default=64)
+KALEYRA_RETRY_BACKOFF_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_SECONDS", default=5.0)
+KALEYRA_RETRY_BACKOFF_MAX_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
+KALEYRA_PAUSE_SECONDS = env.float("KALEYRA_PAUSE_SECONDS", default=300.0)
+KALEYRA_SENDING_STALE_AFTER = env.float("KALEYRA_SENDING_STALE_AFTER", default=300.0)
+KALEYRA_UNKNOWN_RESEND_AFTER = env.float("KALEYRA_UNKNOWN_RESEND_AFTER", default=0.0)
+KALEYRA_SEND_CHUNK_SIZE = env.int("KALEYRA_SEND_CHUNK_SIZE", default=25)
+KALEYRA_TEMPLATE_LANGUAGE = env.str("KALEYRA_TEMPLATE_LANGUAGE", default="en_US")
+KALEYRA_ORDER_DETAILS_TEMPLATE = env.str("KALEYRA_ORDER_DETAILS_TEMPLATE", default="order_details")
+KALEYRA_ORDER_STATUS_TEMPLATE = env.str("KALEYRA_ORDER_STATUS_TEMPLATE", default="order_status")
+KALEYRA_COUPON_TEMPLATE = env.str("KALEYRA_COUPON_TEMPLATE", default="coupon_code")
+# Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
+CELERY_BEAT_SCHEDULE = {
+    "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
+    "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "coupons-release-expired": {
+        "task": "coupons.tasks.coupons_release_expired_task",
+        "schedule": 300.0,
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)

@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/reports/", include("messaging.reports.urls")),
     path("admin/", admin.site.urls),
     path("", include("checkout.urls")),
     path("", include("messaging.urls")),

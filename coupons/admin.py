@@ -7,6 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
+from messaging.admin_actions import SendMessagesPermissionMixin, send_coupon_code
 from orders.money import format_rupees
 
 from .forms import CouponAdminForm, PoolGenerateForm, PoolImportForm
@@ -64,8 +65,9 @@ class CouponRedemptionInline(admin.TabularInline):
 
 
 @admin.register(Coupon)
-class CouponAdmin(admin.ModelAdmin):
+class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
     form = CouponAdminForm
+    actions = [send_coupon_code]
     list_display = [
         "code",
         "description",

@@ -30,6 +30,22 @@ class SendBatch(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    template_name = models.CharField(max_length=512, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    refused = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the operator asked for but was refused before sending, with the reason.",
+    )
+    requested = models.PositiveIntegerField(
+        default=0, help_text="How many orders or numbers the operator asked to send to."
+    )
+    prepared_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its messages were written (big order selections are prepared by a "
+        "worker after the batch is created).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -71,6 +87,12 @@ class SentMessage(models.Model):
     error_code = models.CharField(max_length=32, blank=True)
     error_message = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="Queued messages are not sent before this time."
+    )
+    claimed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a worker last took the message for sending."
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -78,9 +100,42 @@ class SentMessage(models.Model):
     delivered_at = models.DateTimeField(null=True, blank=True)
     read_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
+    # Set from status callbacks (messaging.callbacks): WhatsApp's error title and details, and
+    # whether the message was reported both failed and delivered (kept, never a step back).
+    # Database defaults too: the queueing code's COPY names only the columns a queued row needs.
+    error_title = models.CharField(max_length=255, blank=True, default="", db_default="")
+    error_details = models.TextField(blank=True, default="", db_default="")
+    delivery_anomaly = models.BooleanField(
+        default=False, db_default=False, help_text="Reported failed as well as delivered or read."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "claimed_at"], name="sentmessage_status_claimed"),
+            models.Index(fields=["batch", "status"], name="sentmessage_batch_status"),
+            # Reports (messaging.reports): index-only scans over a created_at range.
+            models.Index(
+                fields=["created_at", "kind", "template_name", "status"],
+                include=[
+                    "batch",
+                    "accepted_at",
+                    "sent_at",
+                    "delivered_at",
+                    "read_at",
+                    "ref",
+                    "ref1",
+                    "ref2",
+                ],
+                name="sentmessage_report_idx",
+            ),
+            models.Index(
+                fields=["created_at"],
+                include=["error_code", "error_title"],
+                condition=models.Q(status="failed"),
+                name="sentmessage_failed_idx",
+            ),
+        ]
         permissions = [
             ("send_messages", "Can send messages"),
             ("view_reports", "Can view reports"),
@@ -88,3 +143,22 @@ class SentMessage(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} to {self.recipient} ({self.status})"
+
+
+class SendingPause(models.Model):
+    """Sending is paused for a Kaleyra account (SID + business number) until `until`:
+    Kaleyra answered E110 (low balance) or WAV2101 (daily limit). Workers leave queued messages
+    alone meanwhile and try again after `until`; the batch pages show the reason."""
+
+    account = models.CharField(max_length=160, unique=True)
+    code = models.CharField(max_length=32)
+    message = models.TextField(blank=True)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.code} until {self.until:%Y-%m-%d %H:%M:%S}"
+
+
+# Status callbacks (messaging.callbacks) keep their own models in their package.
+from .callbacks.models import CallbackEvent, CallbackReceipt  # noqa: E402,F401

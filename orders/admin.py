@@ -2,6 +2,12 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
 
+from messaging.admin_actions import (
+    SendMessagesPermissionMixin,
+    send_order_details,
+    send_order_status,
+)
+
 from .forms import OrderAdminForm, OrderItemAdminForm
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
 from .money import format_rupees
@@ -58,8 +64,9 @@ class OrderReferenceInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
     form = OrderAdminForm
+    actions = [send_order_details, send_order_status]
     list_display = (
         "reference_id",
         "customer_name",

@@ -236,7 +236,41 @@ def test_small_and_non_rsa_keys_are_refused():
             private_key_from_settings()
 
 
-def test_no_key_starts_with_a_warning_and_the_endpoint_answers_503(client, caplog):
+def _start_web_process(**variables):
+    """Import the WSGI application in a fresh process, as gunicorn or runserver do."""
+    environment = {**os.environ, "DJANGO_DEBUG": "true", "DATABASE_URL": "sqlite://:memory:"}
+    for name in ("WHATSAPP_CHECKOUT_PRIVATE_KEY", "WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE"):
+        environment.pop(name, None)
+    environment.update(variables)
+    return subprocess.run(
+        [sys.executable, "-c", "import config.wsgi"],
+        cwd=BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_no_key_stops_the_web_server_at_start_up():
+    result = _start_web_process(WHATSAPP_APP_SECRET="")
+    assert result.returncode != 0
+    assert "No checkout private key: set WHATSAPP_CHECKOUT_PRIVATE_KEY" in result.stderr
+
+
+def test_with_a_key_the_web_server_starts_and_warns_without_an_app_secret():
+    result = _start_web_process(
+        WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE=str(FIXTURES / "vector_private_key_pkcs8_aes.pem"),
+        WHATSAPP_CHECKOUT_PRIVATE_KEY_PASSPHRASE=VECTOR_PASSPHRASE,
+        WHATSAPP_APP_SECRET="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WHATSAPP_APP_SECRET is not set" in result.stderr
+
+
+def test_without_a_key_commands_still_run_and_the_endpoint_answers_503(client):
+    """Workers and commands (migrate, checkout_keygen) need no key; a process without one never
+    decrypts anything."""
     try:
         with key_settings():
             assert private_key_configure() is None
@@ -244,7 +278,6 @@ def test_no_key_starts_with_a_warning_and_the_endpoint_answers_503(client, caplo
             errors = run_checks(include_deployment_checks=True, tags=["checkout"])
     finally:
         private_key_configure()
-    assert "No checkout private key" in caplog.text
     assert response.status_code == 503
     assert b"WHATSAPP_CHECKOUT_PRIVATE_KEY" in response.content
     assert [error.id for error in errors] == ["checkout.E001"]

@@ -1,0 +1,186 @@
+import json
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from .admin_actions import SendMessagesPermissionMixin
+from .models import MessageStatus, SendBatch, SentMessage
+from .selectors import batch_progress
+from .services import messages_retry, sending_pause_clear
+from .services.sending import messages_retry_risky
+
+S = MessageStatus
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SendBatch)
+class SendBatchAdmin(SendMessagesPermissionMixin, _ReadOnlyAdmin):
+    list_display = ("name", "kind", "created_by", "created_at", "total", "accepted", "failed")
+    list_filter = ("kind", "created_at")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+    fields = ("name", "kind", "template_name", "language", "created_by", "created_at")
+    readonly_fields = fields
+    change_form_template = "admin/messaging/sendbatch/change_form.html"
+    actions = ["lift_pause"]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("created_by")
+            .annotate(
+                total_count=Count("messages"),
+                accepted_count=Count(
+                    "messages",
+                    filter=Q(messages__status__in=[S.ACCEPTED, S.SENT, S.DELIVERED, S.READ]),
+                ),
+                failed_count=Count(
+                    "messages", filter=Q(messages__status__in=[S.FAILED, S.NOT_SENT])
+                ),
+            )
+        )
+
+    @admin.display(description="messages", ordering="total_count")
+    def total(self, obj):
+        return obj.total_count
+
+    @admin.display(description="accepted or further")
+    def accepted(self, obj):
+        return obj.accepted_count
+
+    @admin.display(description="failed")
+    def failed(self, obj):
+        return obj.failed_count
+
+    @admin.action(
+        description="Lift the sending pause now (balance topped up)",
+        permissions=["send_messages"],
+    )
+    def lift_pause(self, request, queryset):
+        if sending_pause_clear():
+            self.message_user(request, "Sending resumes with the next try.", messages.SUCCESS)
+        else:
+            self.message_user(request, "Sending was not paused.", messages.INFO)
+
+    def get_urls(self):
+        progress = self.admin_site.admin_view(self.progress_view)
+        return [
+            path("<path:object_id>/progress/", progress, name="messaging_sendbatch_progress"),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request, object_id):
+        batch = get_object_or_404(SendBatch, pk=object_id)
+        if not self.has_view_permission(request, batch):
+            return JsonResponse({"error": "forbidden"}, status=403)
+        return JsonResponse(batch_progress(batch=batch))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        batch = get_object_or_404(SendBatch, pk=object_id)
+        extra_context = {
+            **(extra_context or {}),
+            "progress": batch_progress(batch=batch),
+            "refused": batch.refused,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(SentMessage)
+class SentMessageAdmin(SendMessagesPermissionMixin, _ReadOnlyAdmin):
+    list_display = (
+        "id",
+        "kind",
+        "recipient",
+        "status",
+        "ref",
+        "provider_message_id",
+        "attempts",
+        "error_code",
+        "created_at",
+        "batch",
+    )
+    list_filter = ("kind", "status", "batch", "created_at")
+    search_fields = ("recipient", "ref", "ref1", "ref2", "provider_message_id")
+    list_select_related = ("batch",)
+    date_hierarchy = "created_at"
+    actions = ["retry_failed"]
+    fields = (
+        "kind",
+        "batch",
+        "recipient",
+        "order",
+        "coupon",
+        "status",
+        "provider_message_id",
+        "error",
+        "attempts",
+        "template_name",
+        "language",
+        "ref",
+        "ref1",
+        "ref2",
+        "wa_source",
+        "payload_json",
+        "created_at",
+        "next_attempt_at",
+        "claimed_at",
+        "accepted_at",
+        "sent_at",
+        "delivered_at",
+        "read_at",
+        "failed_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="JSON sent")
+    def payload_json(self, obj):
+        return format_html(
+            '<pre style="white-space: pre-wrap">{}</pre>',
+            json.dumps(obj.payload, indent=2, ensure_ascii=False),
+        )
+
+    @admin.display(description="error")
+    def error(self, obj):
+        if not obj.error_code and not obj.error_message:
+            return "-"
+        return f"{obj.error_code}: {obj.error_message}"
+
+    @admin.action(description="Retry failed messages", permissions=["send_messages"])
+    def retry_failed(self, request, queryset):
+        confirmed = request.POST.get("confirm_risky") == "yes"
+        result = messages_retry(messages=queryset, confirmed=confirmed)
+        if result["needs_confirmation"]:
+            risky = messages_retry_risky(messages=queryset)
+            context = {
+                **self.admin_site.each_context(request),
+                "title": "Retry messages that need a human first?",
+                "opts": self.model._meta,
+                "retried": result["retried"],
+                "risky": list(risky[:100]),
+                "risky_count": result["needs_confirmation"],
+                "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "select_across": request.POST.get("select_across", "0"),
+            }
+            return TemplateResponse(request, "messaging/retry_confirm.html", context)
+        self.message_user(
+            request,
+            f"{result['retried']} message(s) queued again; {result['skipped']} were not failed.",
+            messages.SUCCESS,
+        )
+        return None

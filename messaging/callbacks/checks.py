@@ -1,0 +1,23 @@
+from django.core.checks import Error, Warning, register
+
+from .auth import CallbackCredentialsError, callback_credentials
+
+
+@register()
+def callback_credentials_check(app_configs, **kwargs):
+    """Start-up warning: without credentials every Kaleyra status callback is refused."""
+    try:
+        configured = callback_credentials()
+    except CallbackCredentialsError as exc:
+        return [Error(str(exc), id="messaging.E101")]
+    if not configured:
+        return [
+            Warning(
+                "KALEYRA_CALLBACK_BASIC_AUTH is not set: every Kaleyra status callback will be "
+                "refused, so delivery reports will not move past 'accepted'.",
+                hint="Set it to user:password and give the same pair to Kaleyra's callback "
+                "profile.",
+                id="messaging.W101",
+            )
+        ]
+    return []

@@ -1,0 +1,84 @@
+"""Kaleyra status callbacks as received (append-only) and the status events they carry."""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class CallbackReceipt(models.Model):
+    """One authenticated POST to the callback URL, stored exactly as received before anything
+    else happens. Append-only."""
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    content_type = models.CharField(max_length=255, blank=True)
+    body = models.TextField(help_text="The raw body (UTF-8; undecodable bytes escaped).")
+    body_sha256 = models.CharField(max_length=64, db_index=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    rejected_reason = models.TextField(
+        blank=True, help_text="Why the body was answered with 400 (empty when accepted)."
+    )
+    event_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self):
+        return f"Callback {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Callback receipts are append-only: they cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Callback receipts are append-only: they cannot be deleted.")
+
+
+class CallbackEvent(models.Model):
+    """One status of one message, as reported by a callback. The same event received twice
+    (same ids, status, timestamp and error) is stored once: `times_received` counts it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "", "Not processed yet"
+        UNMATCHED = "unmatched", "No message with this id (yet)"
+        APPLIED = "applied", "Moved the message's status"
+        RECORDED = "recorded", "Timestamp recorded, status unchanged"
+        ANOMALY = "anomaly", "Failure and delivery both reported"
+
+    receipt = models.ForeignKey(CallbackReceipt, on_delete=models.PROTECT, related_name="events")
+    event_hash = models.CharField(max_length=64, unique=True)
+    times_received = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=16, help_text="Normalised: a SentMessage status.")
+    provider_status = models.CharField(max_length=32, help_text="As Kaleyra sent it.")
+    occurred_at = models.DateTimeField(help_text="The event's own timestamp.")
+    top_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    extra_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    wa_message_id = models.CharField(max_length=128, blank=True, db_index=True)
+    recipient = models.CharField(max_length=32, blank=True)
+    ref = models.CharField(max_length=255, blank=True)
+    ref1 = models.CharField(max_length=255, blank=True)
+    ref2 = models.CharField(max_length=255, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_title = models.CharField(max_length=255, blank=True)
+    error_details = models.TextField(blank=True)
+    message = models.ForeignKey(
+        "messaging.SentMessage",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="callback_events",
+    )
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    processed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self):
+        return f"{self.status} for {self.provider_ids[0] if self.provider_ids else '?'}"
+
+    @property
+    def provider_ids(self) -> list[str]:
+        """Every id the callback carried; any of them may be the send's message_id."""
+        ids = (self.extra_message_id, self.top_message_id, self.wa_message_id)
+        return list(dict.fromkeys(i for i in ids if i))

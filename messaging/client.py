@@ -1,0 +1,195 @@
+"""The one Kaleyra WhatsApp v2 client: POST a message, classify the answer.
+
+`KaleyraClient.send(body)` never raises for anything Kaleyra or the network does; it returns a
+`SendResult` whose `outcome` tells the caller what to do:
+
+- ACCEPTED: 202 with `data.message_id`.
+- PERMANENT: RBC001, WA401/WA-401, WA400 (and any other 4xx): a human has to act; retrying is
+  pointless. Kaleyra's code and message are kept.
+- RETRY: WA500, HTTP 5xx, 429, and network failures that certainly happened *before* Kaleyra could
+  have read the request (the connection was never established: refused, DNS, connect timeout,
+  TLS handshake). Kaleyra did not take the message, so sending it again cannot duplicate it.
+- PAUSE: E110 (low balance) and WAV2101 (daily limit): the whole account must stop for a while.
+- UNKNOWN: the request went out but the answer was lost: read timeout, connection dropped while
+  waiting, or a 2xx without a message id. Kaleyra has no idempotency key, so the message may or may
+  not have been accepted; resending could deliver it twice. The caller must not resend blindly
+  (see messaging/services/sending.py for what happens to such messages).
+
+The api key travels only in the `api-key` header; it is never logged and is scrubbed from every
+error text this module produces.
+"""
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from enum import StrEnum
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+PERMANENT_CODES = frozenset({"RBC001", "WA401", "WA-401", "WA400"})
+PAUSE_CODES = frozenset({"E110", "WAV2101"})
+RETRY_CODES = frozenset({"WA500"})
+
+
+class Outcome(StrEnum):
+    ACCEPTED = "accepted"
+    PERMANENT = "permanent"
+    RETRY = "retry"
+    PAUSE = "pause"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class SendResult:
+    outcome: Outcome
+    code: str = ""
+    message: str = ""
+    message_id: str = ""
+    http_status: int | None = None
+
+
+class KaleyraClient:
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        sid: str,
+        api_key: str,
+        number: str,
+        connect_timeout: float,
+        read_timeout: float,
+        pool_size: int = 10,
+    ):
+        self.url = f"{base_url.rstrip('/')}/v2/{sid}/whatsapp/{number}/messages"
+        self._api_key = api_key
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = requests.Session()
+        # No transport-level retries: a retried POST could be sent twice. Retries are decided
+        # by the caller from the classified result.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.headers.update({"api-key": api_key, "Content-Type": "application/json"})
+        # requests reads proxies, netrc and CA bundle from the environment on every request
+        # (about a millisecond of CPU each, more than the rest of a send): read them once here.
+        self.session.trust_env = False
+        self.session.proxies.update(requests.utils.get_environ_proxies(self.url))
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self.session.verify = ca_bundle
+        # Every send is the same request but for its body: prepared once, copied per send
+        # (Session.post would merge settings, headers and cookies again each time).
+        self._template = self.session.prepare_request(
+            requests.Request("POST", self.url, data=b"{}")
+        )
+
+    def __repr__(self):
+        return f"<KaleyraClient {self.url}>"
+
+    def send(self, body: dict) -> SendResult:
+        data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        request = self._template.copy()
+        request.body = data
+        request.headers["Content-Length"] = str(len(data))
+        try:
+            response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
+        except requests.ConnectTimeout as exc:
+            return SendResult(Outcome.RETRY, "connect_timeout", self._scrub(exc))
+        except requests.ReadTimeout as exc:
+            return SendResult(Outcome.UNKNOWN, "read_timeout", self._scrub(exc))
+        except requests.ConnectionError as exc:
+            if _never_connected(exc):
+                return SendResult(Outcome.RETRY, "connection_error", self._scrub(exc))
+            return SendResult(Outcome.UNKNOWN, "connection_dropped", self._scrub(exc))
+        except requests.RequestException as exc:
+            return SendResult(Outcome.UNKNOWN, "request_error", self._scrub(exc))
+        return self._classify(response)
+
+    def _classify(self, response) -> SendResult:
+        status = response.status_code
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            text = f"HTTP {status}, not a JSON object: {self._scrub(response.text[:200])!r}"
+            if status == 429 or status >= 500:
+                return SendResult(Outcome.RETRY, f"http_{status}", text, http_status=status)
+            if 200 <= status < 300:
+                return SendResult(Outcome.UNKNOWN, "invalid_answer", text, http_status=status)
+            return SendResult(Outcome.PERMANENT, f"http_{status}", text, http_status=status)
+        code = str(answer.get("code") or "")
+        message = self._scrub(str(answer.get("message") or ""))
+        if 200 <= status < 300:
+            data = answer.get("data")
+            message_id = data.get("message_id") if isinstance(data, dict) else None
+            if isinstance(message_id, str) and message_id:
+                return SendResult(Outcome.ACCEPTED, code, message, message_id, status)
+            text = f"HTTP {status} without data.message_id: {self._scrub(json.dumps(answer))}"
+            return SendResult(Outcome.UNKNOWN, "invalid_answer", text[:500], http_status=status)
+        code = code or f"http_{status}"
+        message = message or f"HTTP {status}"
+        if code in PAUSE_CODES:
+            return SendResult(Outcome.PAUSE, code, message, http_status=status)
+        if code in PERMANENT_CODES:
+            return SendResult(Outcome.PERMANENT, code, message, http_status=status)
+        if code in RETRY_CODES or status == 429 or status >= 500:
+            return SendResult(Outcome.RETRY, code, message, http_status=status)
+        return SendResult(Outcome.PERMANENT, code, message, http_status=status)
+
+    def _scrub(self, value) -> str:
+        text = str(value)
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+        return text
+
+
+def _never_connected(exc: requests.ConnectionError) -> bool:
+    """True when the connection was never established, so the request was never sent: DNS
+    failure, refused, connect timeout, TLS handshake failure. urllib3 wraps these in
+    NewConnectionError (or an SSLError); a dropped established connection is a ProtocolError."""
+    import urllib3.exceptions as u3
+
+    if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.ProxyError):
+        return True
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # MaxRetryError -> underlying error
+    return isinstance(reason, u3.NewConnectionError | u3.ConnectTimeoutError)
+
+
+_lock = threading.Lock()
+_client: KaleyraClient | None = None
+_client_key: tuple | None = None
+
+
+def kaleyra_client() -> KaleyraClient:
+    """The process-wide client (one pooled session), rebuilt only when the settings change."""
+    global _client, _client_key
+    key = (
+        settings.KALEYRA_API_BASE_URL,
+        settings.KALEYRA_SID,
+        settings.KALEYRA_API_KEY,
+        settings.KALEYRA_WHATSAPP_NUMBER,
+        settings.KALEYRA_CONNECT_TIMEOUT,
+        settings.KALEYRA_READ_TIMEOUT,
+        settings.KALEYRA_HTTP_POOL_SIZE,
+    )
+    client = _client
+    if client is not None and _client_key == key:
+        return client
+    with _lock:
+        if _client is None or _client_key != key:
+            _client = KaleyraClient(
+                base_url=key[0],
+                sid=key[1],
+                api_key=key[2],
+                number=key[3],
+                connect_timeout=key[4],
+                read_timeout=key[5],
+                pool_size=key[6],
+            )
+            _client_key = key
+        return _client

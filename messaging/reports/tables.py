@@ -1,0 +1,181 @@
+"""Report figures as tables of display text and drill-down links. The HTML page and the CSV
+render the same Table objects, so the CSV is exactly what is on screen."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from urllib.parse import urlencode
+
+from django.urls import reverse
+from django.utils.html import format_html
+
+from messaging.models import MessageKind
+
+from .selectors import (
+    FIGURE_LOOKUPS,
+    FIGURES,
+    ReportFilters,
+    day_range_lookups,
+    figures_sum,
+    rate,
+)
+
+FIGURE_HEADERS = {
+    "total": "Messages",
+    "queued": "Queued",
+    "accepted": "Accepted",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "read": "Read",
+    "failed": "Failed",
+    "not_sent": "Not sent",
+}
+RATE_HEADERS = ["Delivery rate", "Read rate"]
+FIGURE_DEFINITIONS = [
+    ("Day", "the day the message was created (queued), in the shop's time zone."),
+    ("Messages", "every message created in the period, whatever its status."),
+    ("Queued", "not handed to Kaleyra yet (status queued or sending)."),
+    ("Accepted", "Kaleyra accepted the send request (it has an accepted time)."),
+    (
+        "Sent / Delivered / Read",
+        "the message reached that step, whatever came after: WhatsApp reported it or a later "
+        "step (read implies delivered, delivered implies sent).",
+    ),
+    (
+        "Failed",
+        "the message's status is failed. A failure reported after a delivery does not count: "
+        "the message stays delivered and is flagged as an anomaly.",
+    ),
+    ("Not sent", "Kaleyra never passed the message to WhatsApp (status not sent)."),
+    ("Delivery rate", "delivered / accepted."),
+    ("Read rate", "read / delivered."),
+]
+NONE_LABEL = "(none)"
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    url: str = ""
+    numeric: bool = False
+
+    @property
+    def html(self) -> str:
+        """The table cell, built here rather than in the template: reports have thousands."""
+        content = format_html('<a href="{}">{}</a>', self.url, self.text) if self.url else self.text
+        if self.numeric:
+            return format_html('<td class="num">{}</td>', content)
+        return format_html("<td>{}</td>", content)
+
+
+@dataclass
+class Table:
+    title: str
+    headers: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    footer: list[list[Cell]] = field(default_factory=list)
+
+
+def changelist_path() -> str:
+    return reverse("admin:messaging_sentmessage_changelist")
+
+
+def changelist_url(path: str, lookups: dict) -> str:
+    """The SentMessage admin list (at `path`) filtered by these lookups."""
+    params = {}
+    for key, value in lookups.items():
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        params[key] = str(value)
+    return f"{path}?{urlencode(params)}"
+
+
+def _figure_cells(figures: dict, lookups: dict, path: str) -> list[Cell]:
+    cells = [
+        Cell(str(figures[name]), changelist_url(path, {**lookups, **FIGURE_LOOKUPS[name]}), True)
+        for name in FIGURES
+    ]
+    for value in (
+        rate(figures["delivered"], figures["accepted"]),
+        rate(figures["read"], figures["delivered"]),
+    ):
+        cells.append(Cell("—" if value is None else f"{value:.1f}%", numeric=True))
+    return cells
+
+
+def _kind_label(kind: str) -> str:
+    return MessageKind(kind).label if kind in MessageKind.values else kind
+
+
+def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
+    base, path = filters.lookups(), changelist_path()
+    table = Table(
+        title="By day, kind and template",
+        headers=["Day", "Kind", "Template", *FIGURE_HEADERS.values(), *RATE_HEADERS],
+    )
+    for row in rows:
+        lookups = {
+            **base,
+            **day_range_lookups(row["day"], row["day"]),
+            "kind__exact": row["kind"],
+            "template_name__exact": row["template_name"],
+        }
+        table.rows.append(
+            [
+                Cell(row["day"].isoformat()),
+                Cell(_kind_label(row["kind"])),
+                Cell(row["template_name"] or NONE_LABEL),
+                *_figure_cells(row, lookups, path),
+            ]
+        )
+    table.footer.append(
+        [Cell("Total"), Cell(""), Cell(""), *_figure_cells(figures_sum(rows), base, path)]
+    )
+    return table
+
+
+def failure_table(*, reasons: list[dict], filters: ReportFilters) -> Table:
+    table = Table(title="Top failure reasons", headers=["Error code", "Reason", "Failed"])
+    path = changelist_path()
+    for reason in reasons:
+        lookups = {
+            **filters.lookups(),
+            **FIGURE_LOOKUPS["failed"],
+            "error_code__exact": reason["error_code"],
+            "error_title__exact": reason["error_title"],
+        }
+        table.rows.append(
+            [
+                Cell(reason["error_code"] or NONE_LABEL),
+                Cell(reason["error_title"] or NONE_LABEL),
+                Cell(str(reason["count"]), changelist_url(path, lookups), True),
+            ]
+        )
+    return table
+
+
+def ref_table(*, report, group_by: str, filters: ReportFilters) -> Table:
+    base, path = filters.lookups(), changelist_path()
+    table = Table(
+        title=f"By {group_by}",
+        headers=[group_by, *FIGURE_HEADERS.values(), *RATE_HEADERS],
+    )
+    for row in report.rows:
+        lookups = {**base, f"{group_by}__exact": row[group_by]}
+        table.rows.append(
+            [
+                Cell(row[group_by] or NONE_LABEL, changelist_url(path, lookups)),
+                *_figure_cells(row, lookups, path),
+            ]
+        )
+    table.footer.append(
+        [Cell(f"Total ({report.groups} groups)"), *_figure_cells(report.totals, base, path)]
+    )
+    return table
+
+
+def day_series(*, rows: list[dict], days: list[date]) -> list[tuple[str, dict]]:
+    """The daily funnel for the chart: every day of the range, summed over kinds and templates."""
+    by_day = {day: [] for day in days}
+    for row in rows:
+        by_day.setdefault(row["day"], []).append(row)
+    return [(day.strftime("%d %b"), figures_sum(day_rows)) for day, day_rows in by_day.items()]

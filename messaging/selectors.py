@@ -1,0 +1,47 @@
+from django.db.models import Count
+
+from .models import MessageStatus, SentMessage
+from .services.sending import sending_pause_active
+
+S = MessageStatus
+# What the batch page counts, in this order.
+PROGRESS_STATUSES = (
+    S.QUEUED,
+    S.SENDING,
+    S.ACCEPTED,
+    S.SENT,
+    S.DELIVERED,
+    S.READ,
+    S.FAILED,
+    S.NOT_SENT,
+    S.UNKNOWN,
+)
+
+
+def batch_progress(*, batch) -> dict:
+    """Live counts of a batch's messages by status, how far it got, and the account's pause
+    (why queued messages are waiting) if any."""
+    rows = SentMessage.objects.filter(batch=batch).values_list("status").annotate(n=Count("id"))
+    counts = dict.fromkeys(PROGRESS_STATUSES, 0)
+    counts.update(dict(rows))
+    total = sum(counts.values())
+    waiting = counts[S.QUEUED] + counts[S.SENDING]
+    pause = sending_pause_active() if waiting or batch.prepared_at is None else None
+    return {
+        "batch": batch.pk,
+        "total": total,
+        "counts": {str(status): counts[status] for status in PROGRESS_STATUSES},
+        "done": total - waiting,
+        "percent": round(100 * (total - waiting) / total, 1) if total else 100.0,
+        "requested": batch.requested,
+        "preparing": batch.prepared_at is None,
+        "finished": waiting == 0 and batch.prepared_at is not None,
+        "pause": None
+        if pause is None
+        else {
+            "code": pause.code,
+            "message": pause.message,
+            "since": pause.since.isoformat(),
+            "until": pause.until.isoformat(),
+        },
+    }

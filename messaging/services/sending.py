@@ -1,0 +1,440 @@
+"""Sending queued messages, safely.
+
+Exactly one Kaleyra call per message in the normal path:
+
+- A message is claimed with a conditional UPDATE (queued -> sending, only if still queued) just
+  before its call. A second delivery of the same task (acks_late redelivery, a duplicate enqueue
+  by the sweep) finds nothing queued and does nothing.
+- Kaleyra has no idempotency key. So a message is sent again only when the failure certainly
+  happened before Kaleyra could have taken it: no connection was ever made, or Kaleyra answered
+  and said no (WA500, other 5xx, 429). Those go back to queued with exponential backoff and
+  jitter, up to KALEYRA_MAX_ATTEMPTS.
+- When the request went out and the answer was lost (read timeout, connection dropped while
+  waiting, 2xx without a message id), the message may have been accepted: it becomes "unknown"
+  with the reason, and is NOT resent. Kaleyra's status callbacks settle it: the callback carries
+  our ref/ref1/ref2 and the recipient, and `message_mark_accepted` adopts the callback's message
+  id for the one unknown message they match (accepted). An operator resends the rest after
+  checking (the admin's retry action asks for confirmation), or, where a duplicate is preferable
+  to a missing message, KALEYRA_UNKNOWN_RESEND_AFTER > 0 lets the sweep resend unknown messages
+  no callback has claimed after that many seconds.
+- A worker that dies mid-call leaves its message in "sending"; acks_late + reject_on_worker_lost
+  redeliver the task, whose claim skips it; the sweep marks messages "sending" for longer than
+  KALEYRA_SENDING_STALE_AFTER as unknown (worker_lost). Never resent blindly.
+- E110 (low balance) and WAV2101 (daily limit) pause the whole account (SendingPause): the message
+  goes back to queued without using an attempt, the rest of the chunk is deferred to the end of
+  the pause, and every worker checks the pause before sending.
+"""
+
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from ..callbacks.services import callback_events_match
+from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
+from ..limiter import send_slot_wait
+from ..models import MessageStatus, SendingPause, SentMessage
+
+S = MessageStatus
+# Outcome codes meaning "the request went out, the answer was lost".
+UNKNOWN_CODES = ("read_timeout", "connection_dropped", "request_error", "invalid_answer")
+WORKER_LOST = "worker_lost"
+UNKNOWN_NOTE = "Kaleyra may or may not have accepted it: check before resending."
+# Queued messages whose task seems lost (e.g. the broker was down at enqueue time) are
+# re-enqueued by the sweep after this long; a duplicate task is harmless (the claim).
+REQUEUE_AFTER = timedelta(minutes=10)
+# How long the other workers wait while one tries whether a pause is over.
+PAUSE_PROBE_SECONDS = 30
+
+
+@dataclass
+class SendSummary:
+    accepted: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    # (message ids, delay in seconds) to send again later
+    deferred: list = field(default_factory=list)
+
+
+def account_key() -> str:
+    return f"{settings.KALEYRA_SID}:{settings.KALEYRA_WHATSAPP_NUMBER}"
+
+
+def sending_pause_active(*, now=None) -> SendingPause | None:
+    now = now or timezone.now()
+    return SendingPause.objects.filter(account=account_key(), until__gt=now).first()
+
+
+def sending_pause_set(*, result: SendResult, now=None) -> SendingPause:
+    now = now or timezone.now()
+    until = now + timedelta(seconds=settings.KALEYRA_PAUSE_SECONDS)
+    pause, created = SendingPause.objects.get_or_create(
+        account=account_key(),
+        defaults={"code": result.code, "message": result.message, "since": now, "until": until},
+    )
+    if not created:
+        if pause.until <= now:
+            pause.since = now
+        pause.code, pause.message, pause.until = result.code, result.message, until
+        pause.save()
+    return pause
+
+
+def _pause_probe_take(*, now) -> bool:
+    """At the end of a pause, one worker (the one that wins this conditional UPDATE) sends one
+    message to see whether Kaleyra takes messages again; the others wait PAUSE_PROBE_SECONDS
+    more, so a resumed batch does not hit a still-empty balance from every worker at once."""
+    probe_until = now + timedelta(seconds=PAUSE_PROBE_SECONDS)
+    return bool(
+        SendingPause.objects.filter(account=account_key(), until__lte=now).update(until=probe_until)
+    )
+
+
+def sending_pause_clear() -> int:
+    """Lift the account's pause now (an operator topped up); queued messages go on their next
+    try."""
+    return SendingPause.objects.filter(account=account_key()).delete()[0]
+
+
+def backoff_delay(attempts: int) -> float:
+    """Exponential backoff with jitter: base x 2^(attempts-1), times 0.5-1.5, capped."""
+    base = settings.KALEYRA_RETRY_BACKOFF_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(base, settings.KALEYRA_RETRY_BACKOFF_MAX_SECONDS) * random.uniform(0.5, 1.5)
+
+
+def messages_send(*, message_ids) -> SendSummary:
+    """Send these messages, those still queued and due, one Kaleyra call each.
+
+    The due messages are claimed together (one UPDATE) and their acceptances written together
+    (one UPDATE every quarter second or so), not two statements per message. A worker dying in
+    between leaves the chunk's messages in "sending", which the sweep turns into
+    "unknown" (never resent blindly; callbacks still settle them by their refs). Other outcomes
+    are written at once. A chunk stops taking time after half of KALEYRA_SENDING_STALE_AFTER and
+    gives its unsent messages back to the queue, so no live message ever looks stale.
+    """
+    summary = SendSummary()
+    ids = list(message_ids)
+    now = timezone.now()
+    pause = SendingPause.objects.filter(account=account_key()).first()
+    probing = False
+    if pause is not None:
+        probing = pause.until <= now and _pause_probe_take(now=now)
+        if not probing:  # still paused, or another worker is trying whether it is over
+            summary.deferred.append((ids, _pause_delay(pause, now)))
+            return summary
+    rows = _messages_claim(ids, now=now)
+    if len(rows) < len(ids):
+        claimed = {pk for pk, _ in rows}
+        for pk, next_attempt_at in SentMessage.objects.filter(
+            pk__in=[pk for pk in ids if pk not in claimed], status=S.QUEUED
+        ).values_list("pk", "next_attempt_at"):
+            if next_attempt_at and next_attempt_at > now:  # else another worker holds it
+                summary.deferred.append(([pk], (next_attempt_at - now).total_seconds()))
+        summary.skipped = len(ids) - len(rows) - len(summary.deferred)
+    client = kaleyra_client()
+    accepted = _AcceptedWriter()
+    budget = time.monotonic() + settings.KALEYRA_SENDING_STALE_AFTER / 2
+    try:
+        for index, (pk, payload) in enumerate(rows):
+            if time.monotonic() > budget:
+                rest = [row[0] for row in rows[index:]]
+                _messages_release(rest)
+                summary.deferred.append((rest, 0))
+                break
+            send_slot_wait()
+            result = client.send(payload)
+            if probing and result.outcome != Outcome.PAUSE:
+                sending_pause_clear()  # Kaleyra takes messages again: everyone may go on
+                probing = False
+            if result.outcome == Outcome.ACCEPTED:
+                accepted.add(pk, result.message_id)
+                summary.accepted += 1
+                continue
+            if result.outcome == Outcome.PAUSE:
+                pause = sending_pause_set(result=result)
+                _message_requeue(pk, result, delay=None, refund_attempt=True)
+                rest = [row[0] for row in rows[index + 1 :]]
+                _messages_release(rest)
+                summary.deferred.append(([pk, *rest], _pause_delay(pause, timezone.now())))
+                break
+            delay = message_result_record(pk=pk, result=result)
+            if delay is not None:
+                summary.deferred.append(([pk], delay))
+            elif result.outcome == Outcome.UNKNOWN:
+                summary.unknown += 1
+            else:
+                summary.failed += 1
+    finally:
+        accepted.flush()
+    return summary
+
+
+def _messages_claim(ids, *, now) -> list[tuple[int, dict]]:
+    """Take the queued, due messages among `ids` for sending: queued -> sending, in one
+    transaction, skipping rows another worker holds. Returns (pk, payload) of those taken."""
+    with transaction.atomic():
+        rows = list(
+            SentMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, status=S.QUEUED)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+            .order_by("pk")
+            .values_list("pk", "payload")
+        )
+        if rows:
+            SentMessage.objects.filter(pk__in=[pk for pk, _ in rows], status=S.QUEUED).update(
+                status=S.SENDING, claimed_at=now, attempts=F("attempts") + 1
+            )
+    return rows
+
+
+def _messages_release(ids) -> None:
+    """Claimed but not sent: back to queued, the attempt not counted."""
+    if ids:
+        SentMessage.objects.filter(pk__in=ids, status=S.SENDING).update(
+            status=S.QUEUED, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+        )
+
+
+class _AcceptedWriter:
+    """Writes acceptances in groups: UPDATE ... FROM (VALUES (id, message_id), ...)."""
+
+    FLUSH_SECONDS = 0.25
+    FLUSH_SIZE = 100
+
+    def __init__(self):
+        self.pending = []
+        self.last = time.monotonic()
+
+    def add(self, pk, message_id):
+        self.pending.append((pk, message_id))
+        if (
+            len(self.pending) >= self.FLUSH_SIZE
+            or time.monotonic() - self.last > self.FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self):
+        pending, self.pending, self.last = self.pending, [], time.monotonic()
+        if not pending:
+            return
+        table = connection.ops.quote_name(SentMessage._meta.db_table)
+        values = ", ".join(["(%s, %s)"] * len(pending))
+        sql = (
+            f"UPDATE {table} SET status = %s, provider_message_id = v.column2, "  # noqa: S608
+            f"accepted_at = %s, updated_at = %s, error_code = '', error_message = '' "
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.status = %s"
+        )
+        now = timezone.now()
+        params = [S.ACCEPTED, now, now, *(item for pair in pending for item in pair), S.SENDING]
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, params)
+        except IntegrityError:
+            # A message id we already hold (should never happen): settle them one by one.
+            for pk, message_id in pending:
+                message_result_record(
+                    pk=pk, result=SendResult(Outcome.ACCEPTED, message_id=message_id)
+                )
+            return
+        # Callbacks can arrive before the answer's id is stored: apply them now.
+        callback_events_match(provider_message_ids=[message_id for _, message_id in pending])
+
+
+def message_result_record(*, pk: int, result: SendResult) -> float | None:
+    """Store a claimed message's result. Returns the retry delay when it goes back to queued."""
+    now = timezone.now()
+    claimed = SentMessage.objects.filter(pk=pk, status=S.SENDING)
+    if result.outcome == Outcome.ACCEPTED:
+        try:
+            claimed.update(
+                status=S.ACCEPTED,
+                provider_message_id=result.message_id,
+                accepted_at=now,
+                error_code="",
+                error_message="",
+            )
+        except IntegrityError:
+            claimed.update(
+                status=S.UNKNOWN,
+                error_code="duplicate_message_id",
+                error_message=f"Kaleyra answered with message id {result.message_id}, which "
+                "another message already has. " + UNKNOWN_NOTE,
+            )
+            return None
+        # Callbacks can arrive before the answer's id is stored: apply them now.
+        callback_events_match(provider_message_ids=[result.message_id])
+        return None
+    if result.outcome == Outcome.UNKNOWN:
+        claimed.update(
+            status=S.UNKNOWN,
+            error_code=result.code,
+            error_message=f"{result.message} -- {UNKNOWN_NOTE}"[:2000],
+        )
+        return None
+    if result.outcome == Outcome.RETRY:
+        attempts = SentMessage.objects.filter(pk=pk).values_list("attempts", flat=True).first()
+        if attempts is not None and attempts < settings.KALEYRA_MAX_ATTEMPTS:
+            delay = backoff_delay(attempts)
+            _message_requeue(pk, result, delay=delay)
+            return delay
+        message = f"{result.message} (gave up after {attempts} attempts)"
+    else:
+        message = result.message
+    claimed.update(
+        status=S.FAILED, error_code=result.code, error_message=message[:2000], failed_at=now
+    )
+    return None
+
+
+def _message_requeue(pk, result: SendResult, *, delay: float | None, refund_attempt=False):
+    now = timezone.now()
+    changes = {
+        "status": S.QUEUED,
+        "error_code": result.code,
+        "error_message": result.message[:2000],
+        "next_attempt_at": now + timedelta(seconds=delay) if delay else now,
+    }
+    if refund_attempt:
+        changes["attempts"] = F("attempts") - 1
+    SentMessage.objects.filter(pk=pk, status=S.SENDING).update(**changes)
+
+
+def _pause_delay(pause: SendingPause, now) -> float:
+    left = (pause.until - now).total_seconds()
+    if left <= 0:  # over, and another worker is trying it
+        left = PAUSE_PROBE_SECONDS
+    # Spread the wake-ups so the resumed batch does not arrive as one burst.
+    return left + random.uniform(0, 5)
+
+
+def messages_sweep(*, now=None) -> dict:
+    """The periodic check (and at worker start): messages stuck in "sending" become unknown;
+    optionally, unknown messages no callback claimed are resent; queued messages whose task
+    seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
+    lost = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
+        status=S.UNKNOWN,
+        error_code=WORKER_LOST,
+        error_message="The worker sending it stopped before Kaleyra's answer was recorded. "
+        + UNKNOWN_NOTE,
+    )
+    resent = 0
+    if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
+        cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
+        resent = SentMessage.objects.filter(
+            Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
+            status=S.UNKNOWN,
+            provider_message_id__isnull=True,
+            claimed_at__lt=cutoff,
+        ).update(status=S.QUEUED, next_attempt_at=now)
+    requeue = []
+    if sending_pause_active(now=now) is None:
+        # While paused, the deferred chunk tasks wait for the pause's end by themselves.
+        lost_tasks = SentMessage.objects.filter(status=S.QUEUED).filter(
+            Q(next_attempt_at__lt=now - REQUEUE_AFTER) | Q(next_attempt_at__isnull=True)
+        )
+        requeue = list(lost_tasks.order_by("pk").values_list("pk", flat=True))
+        # Touched, so each is enqueued again at most once per REQUEUE_AFTER.
+        lost_tasks.update(next_attempt_at=now)
+        if resent:
+            requeue += list(
+                SentMessage.objects.filter(status=S.QUEUED, next_attempt_at=now).values_list(
+                    "pk", flat=True
+                )
+            )
+    return {"worker_lost": lost, "unknown_resent": resent, "requeue": sorted(set(requeue))}
+
+
+def messages_retry(*, messages, confirmed: bool = False) -> dict:
+    """Send failed messages again (the same JSON). Permanent failures (RBC001, WA400, WA401 ...)
+    and messages whose outcome is unknown need `confirmed=True`: they may need fixing first, or
+    may already have reached the customer. Returns counts: retried, needs_confirmation, skipped."""
+    candidates = messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT])
+    risky = messages_retry_risky(messages=candidates)
+    risky_count = risky.count()
+    selected = candidates if confirmed else candidates.exclude(pk__in=risky.values("pk"))
+    ids = list(selected.values_list("pk", flat=True))
+    skipped = messages.count() - candidates.count()
+    with transaction.atomic():
+        retried = SentMessage.objects.filter(pk__in=ids).update(
+            status=S.QUEUED, attempts=0, next_attempt_at=timezone.now(), claimed_at=None
+        )
+        if ids:
+            from ..tasks import messages_enqueue
+
+            transaction.on_commit(lambda: messages_enqueue(ids), robust=True)
+    return {
+        "retried": retried,
+        "needs_confirmation": 0 if confirmed else risky_count,
+        "skipped": skipped,
+    }
+
+
+def messages_retry_risky(*, messages):
+    """Which of these messages need a human before a resend: permanent refusals (the account,
+    number or payload must be fixed first) and unknown outcomes (may already have been sent)."""
+    return messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT]).filter(
+        Q(status=S.UNKNOWN) | Q(error_code__in=PERMANENT_CODES) | Q(error_code__startswith="http_4")
+    )
+
+
+def message_mark_accepted(
+    *, message_ids, recipient: str = "", ref=None, ref1=None, ref2=None
+) -> SentMessage | None:
+    """The SentMessage a Kaleyra status callback is about, for the callbacks code.
+
+    `message_ids`: every id the callback carries, Kaleyra's own first (extra_info.message_id or
+    the top-level message_id, then statuses[].id): whichever matches our provider_message_id.
+    If none does, the callback may be about a message whose send answer was lost (status
+    unknown, no message id): when exactly one such message has this recipient and ref/ref1/ref2,
+    it takes the first id and becomes accepted. Returns None when nothing matches (also for a
+    message still being sent: its id is written within a second; match again then). Other
+    statuses are left to the caller.
+    """
+    ids = [str(value) for value in message_ids if value]
+    if not ids:
+        return None
+    message = SentMessage.objects.filter(provider_message_id__in=ids).first()
+    if message is not None or ref is None:
+        return message
+    phone = str(recipient or "").strip()
+    if phone and not phone.startswith("+"):
+        phone = f"+{phone}"
+    candidates = list(
+        SentMessage.objects.filter(
+            status=S.UNKNOWN,
+            provider_message_id__isnull=True,
+            recipient=phone,
+            ref=ref or "",
+            ref1=ref1 or "",
+            ref2=ref2 or "",
+        )[:2]
+    )
+    if len(candidates) != 1:
+        return None
+    message = candidates[0]
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            updated = SentMessage.objects.filter(
+                pk=message.pk, status=S.UNKNOWN, provider_message_id__isnull=True
+            ).update(
+                status=S.ACCEPTED,
+                provider_message_id=ids[0],
+                accepted_at=now,
+                error_code="",
+                error_message="",
+            )
+    except IntegrityError:
+        return None
+    if not updated:
+        return None
+    message.refresh_from_db()
+    return message
