@@ -78,7 +78,8 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
     phone = phone_to_e164(phone)
     code = normalize_code(code)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        # Its items price the coupon, and the caller's answer (order_details) lists them.
+        locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
         if code and locked.coupon_code == code:
             return _order_refresh(order, locked)
         _order_check_open(locked)
@@ -244,7 +245,7 @@ def _coupons_lock(coupon_ids) -> set[int]:
         table = connection.ops.quote_name(Coupon._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                f"SELECT id, usage_limit FROM {table} WHERE id = ANY(%s) "  # noqa: S608
+                f"SELECT id, usage_limit FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
                 "ORDER BY id FOR KEY SHARE",
                 [ids],
             )
