@@ -88,8 +88,7 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
         counted = _coupons_lock([coupon.pk] + ([current.coupon_id] if current else []))
         if current:
             _redemption_release(current, counted=current.coupon_id in counted)
-        if coupon.per_customer_limit is not None:
-            _customer_lock(coupon_id=coupon.pk, phone=phone)
+        _customer_lock(coupon_id=coupon.pk, phone=phone)
         # Read again under the locks, with this customer's uses counted.
         coupon = coupon_get_for_customer(coupon_id=coupon.pk, phone=phone, order_id=locked.pk)
         now = timezone.now()
@@ -268,8 +267,9 @@ def _coupons_lock(coupon_ids) -> set[int]:
 
 def _customer_lock(*, coupon_id: int, phone: str) -> None:
     """One customer's orders applying one coupon take turns, so that its per-customer limit is
-    counted by one of them at a time: a transaction-level advisory lock on PostgreSQL (SQLite's
-    writers take turns anyway)."""
+    counted by one of them at a time (taken whatever the limit: it may be set meanwhile): a
+    transaction-level advisory lock on PostgreSQL, which writes nothing (SQLite's writers take
+    turns anyway)."""
     if connection.vendor != "postgresql":
         return
     digest = hashlib.blake2b(f"coupon {coupon_id} {phone}".encode(), digest_size=8).digest()
