@@ -201,24 +201,24 @@ def _coupon_code(exchange: Exchange) -> str:
 
 def _apply_coupon(*, exchange: Exchange) -> dict:
     code = _coupon_code(exchange)
-    with transaction.atomic():
-        order = _order_for_customer(exchange, for_update=True)
-        try:
-            order = order_apply_coupon(
-                order=order, code=code, phone=exchange.phone, source=EventSource.CHECKOUT
-            )
-        except CouponError as error:
-            raise CheckoutError(str(error), code=error.code) from error
+    # The coupon engine locks the order in its own transaction and checks again that it is
+    # open, so the customer's order is read here without a lock.
+    order = _order_for_customer(exchange, for_update=False)
+    try:
+        order = order_apply_coupon(
+            order=order, code=code, phone=exchange.phone, source=EventSource.CHECKOUT
+        )
+    except CouponError as error:
+        raise CheckoutError(str(error), code=error.code) from error
     return _order_details(order, exchange)
 
 
 def _remove_coupon(*, exchange: Exchange) -> dict:
-    with transaction.atomic():
-        order = _order_for_customer(exchange, for_update=True)
-        try:
-            order = order_remove_coupon(order=order, source=EventSource.CHECKOUT)
-        except CouponError as error:
-            raise CheckoutError(str(error), code=error.code) from error
+    order = _order_for_customer(exchange, for_update=False)  # locked by the engine
+    try:
+        order = order_remove_coupon(order=order, source=EventSource.CHECKOUT)
+    except CouponError as error:
+        raise CheckoutError(str(error), code=error.code) from error
     return _order_details(order, exchange)
 
 

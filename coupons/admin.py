@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -10,7 +11,14 @@ from messaging.admin_actions import SendMessagesPermissionMixin, send_coupon_cod
 from orders.money import format_rupees
 
 from .forms import CouponAdminForm, PoolGenerateForm, PoolImportForm
-from .models import Coupon, CouponPhone, CouponPool, CouponRedemption, PoolCode
+from .models import (
+    Coupon,
+    CouponPhone,
+    CouponPool,
+    CouponRedemption,
+    PoolCode,
+    RedemptionStatus,
+)
 from .selectors import pool_counts, pool_export_csv
 from .services import pool_codes_generate, pool_codes_import_csv
 
@@ -73,7 +81,7 @@ class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
     ]
     list_filter = ["is_active", "discount_type", "is_personal"]
     search_fields = ["code", "public_id", "description"]
-    readonly_fields = ["times_used", "created_at", "updated_at"]
+    readonly_fields = ["usage", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["code", "public_id", "description", "is_active"]}),
         (
@@ -93,7 +101,7 @@ class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
                 ]
             },
         ),
-        ("Usage", {"fields": ["times_used", "created_at", "updated_at"]}),
+        ("Usage", {"fields": ["usage", "created_at", "updated_at"]}),
     ]
     inlines = [CouponPhoneInline, CouponRedemptionInline]
 
@@ -106,17 +114,25 @@ class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
             return f"{coupon.percent_off.normalize():f} %{cap}"
         return f"Rs {format_rupees(coupon.amount_off)}"
 
-    @admin.display(description="Uses (live)", ordering="times_used")
+    @admin.display(description="Uses (live)", ordering="uses_count")
     def usage(self, coupon):
         limit = "no limit" if coupon.usage_limit is None else f"of {coupon.usage_limit}"
-        return f"{coupon.times_used} {limit}"
+        uses = getattr(coupon, "uses_count", None)  # annotated by get_queryset
+        return f"{coupon.live_uses() if uses is None else uses} {limit}"
 
     @admin.display(description="Pool", boolean=True)
     def has_pool(self, coupon):
         return hasattr(coupon, "pool")
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("pool")
+        # Counted here: times_used is kept only for coupons with a usage limit.
+        live = Q(redemptions__status__in=[RedemptionStatus.RESERVED, RedemptionStatus.FINAL])
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("pool")
+            .annotate(uses_count=Count("redemptions", filter=live))
+        )
 
 
 @admin.register(CouponPool)

@@ -1,6 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from phonenumber_field.modelfields import PhoneNumberField
 
 
@@ -56,7 +56,10 @@ class Coupon(models.Model):
     times_used = models.PositiveIntegerField(
         default=0,
         editable=False,
-        help_text="Live count of reserved and final redemptions (kept by coupons.services).",
+        help_text=(
+            "Live count of reserved and final redemptions while the coupon has a usage limit "
+            "(kept by coupons.services; recounted when a limit is set)."
+        ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -81,15 +84,37 @@ class Coupon(models.Model):
 
     def save(self, *args, **kwargs):
         self.code = normalize_code(self.code)
-        if not self._state.adding and kwargs.get("update_fields") is None:
-            # times_used is kept by the coupon services' conditional UPDATEs: an edit made on
-            # an instance loaded earlier must not write back its stale count.
-            kwargs["update_fields"] = [
-                field.name
-                for field in self._meta.concrete_fields
-                if not field.primary_key and field.name != "times_used"
-            ]
-        super().save(*args, **kwargs)
+        if self._state.adding or kwargs.get("update_fields") is not None:
+            super().save(*args, **kwargs)
+            return
+        # times_used is kept by the coupon services' conditional UPDATEs: an edit made on
+        # an instance loaded earlier must not write back its stale count.
+        kwargs["update_fields"] = [
+            field.name
+            for field in self._meta.concrete_fields
+            if not field.primary_key and field.name != "times_used"
+        ]
+        with transaction.atomic():
+            # Coupons without a usage limit are not counted. FOR UPDATE waits for the orders
+            # applying or releasing this coupon right now (they hold a key-share lock on it),
+            # so a limit set where there was none starts from the live count, theirs included.
+            stored_limit = (
+                Coupon.objects.select_for_update()
+                .filter(pk=self.pk)
+                .values_list("usage_limit", flat=True)
+                .first()
+            )
+            if self.usage_limit is not None and stored_limit is None:
+                self.times_used = self.live_uses()
+                kwargs["update_fields"].append("times_used")
+            super().save(*args, **kwargs)
+
+    def live_uses(self) -> int:
+        """Reserved and final redemptions, counted (times_used is kept only while the coupon
+        has a usage limit)."""
+        if self.pk is None:
+            return 0
+        return self.redemptions.filter(ACTIVE_REDEMPTION).count()
 
     def clean(self):
         self.code = normalize_code(self.code)
@@ -110,10 +135,10 @@ class Coupon(models.Model):
             errors["valid_until"] = "The end must be after the start."
         if self.code and PoolCode.objects.filter(code=self.code).exists():
             errors["code"] = "This code is already one of a pool's codes."
-        if self.usage_limit is not None and self.usage_limit < self.times_used:
+        uses = self.live_uses() if self.usage_limit is not None else 0
+        if self.usage_limit is not None and self.usage_limit < uses:
             errors["usage_limit"] = (
-                f"This coupon is already used {self.times_used} times; "
-                "the limit cannot be lower than that."
+                f"This coupon is already used {uses} times; the limit cannot be lower than that."
             )
         if errors:
             raise ValidationError(errors)
@@ -201,7 +226,8 @@ class RedemptionStatus(models.TextChoices):
     RELEASED = "released", "Released"
 
 
-ACTIVE_REDEMPTION = models.Q(status__in=[RedemptionStatus.RESERVED, RedemptionStatus.FINAL])
+LIVE_REDEMPTION_STATUSES = (RedemptionStatus.RESERVED, RedemptionStatus.FINAL)
+ACTIVE_REDEMPTION = models.Q(status__in=LIVE_REDEMPTION_STATUSES)
 
 
 class CouponRedemption(models.Model):

@@ -3,6 +3,7 @@
 import csv
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -12,6 +13,7 @@ from orders.money import order_totals
 from .errors import CouponError
 from .models import (
     ACTIVE_REDEMPTION,
+    LIVE_REDEMPTION_STATUSES,
     Coupon,
     CouponPhone,
     CouponPool,
@@ -50,28 +52,59 @@ def coupon_find_by_code(*, code: str) -> tuple[Coupon, PoolCode | None]:
     raise CouponError("not_found")
 
 
-def coupon_customer_uses(*, phone: str, coupon_ids, exclude_order_id=None) -> dict[int, int]:
-    """Reserved and final redemptions by this phone per coupon, other orders only."""
-    rows = (
-        CouponRedemption.objects.filter(ACTIVE_REDEMPTION, phone=phone, coupon_id__in=coupon_ids)
-        .exclude(order_id=exclude_order_id)
-        .values("coupon_id")
-        .annotate(uses=Count("id"))
-    )
-    return {row["coupon_id"]: row["uses"] for row in rows}
+# get_coupons runs each time a customer opens WhatsApp's coupon list and apply_coupon for each
+# code tried: this read is plain SQL, since building it with the ORM cost several times the CPU
+# of running it. Per coupon: held_code (the pool code this phone holds and no other order has
+# redeemed), phone_listed (the phone is on its personal list), customer_uses (this phone's
+# reserved and final redemptions of it on other orders) and used_by_this_order.
+_LIVE = "(" + ", ".join(f"'{status}'" for status in LIVE_REDEMPTION_STATUSES) + ")"
+_CUSTOMER_COUPONS_SQL = f"""
+SELECT c.*, held.code AS held_code,
+    EXISTS (SELECT 1 FROM {CouponPhone._meta.db_table} listed
+            WHERE listed.coupon_id = c.id AND listed.phone = %(phone)s) AS phone_listed,
+    (SELECT COUNT(*) FROM {CouponRedemption._meta.db_table} r
+     WHERE r.coupon_id = c.id AND r.status IN {_LIVE} AND r.phone = %(phone)s
+     AND r.order_id <> %(order_id)s) AS customer_uses,
+    EXISTS (SELECT 1 FROM {CouponRedemption._meta.db_table} r
+            WHERE r.coupon_id = c.id AND r.status IN {_LIVE}
+            AND r.order_id = %(order_id)s) AS used_by_this_order
+FROM {Coupon._meta.db_table} c
+LEFT JOIN {CouponPool._meta.db_table} pool ON pool.coupon_id = c.id
+LEFT JOIN {PoolCode._meta.db_table} held ON held.pool_id = pool.id AND held.phone = %(phone)s
+    AND NOT EXISTS (SELECT 1 FROM {CouponRedemption._meta.db_table} r
+                    WHERE r.pool_code_id = held.id AND r.status IN {_LIVE}
+                    AND r.order_id <> %(order_id)s)
+WHERE {{where}}
+ORDER BY held.id IS NULL, held.assigned_at, held.id, c.is_personal DESC, c.code
+"""  # noqa: S608 - table names and statuses are ours; values are parameters
+_LISTABLE = (
+    "held.id IS NOT NULL OR (pool.id IS NULL AND c.is_active"
+    " AND (c.valid_until IS NULL OR c.valid_until > %(now)s)"
+    " AND (c.valid_from IS NULL OR c.valid_from <= %(now)s))"
+)
 
 
-def coupon_ids_listed_for(*, phone: str, coupon_ids) -> set[int]:
-    """The personal coupons among `coupon_ids` whose list holds this phone."""
-    return set(
-        CouponPhone.objects.filter(phone=phone, coupon_id__in=coupon_ids).values_list(
-            "coupon_id", flat=True
-        )
+def _coupons_for_customer(*, phone: str, order_id, where: str, **params) -> list[Coupon]:
+    params.update(phone=phone, order_id=order_id)
+    return list(Coupon.objects.raw(_CUSTOMER_COUPONS_SQL.format(where=where), params))
+
+
+def coupon_get_for_customer(*, coupon_id: int, phone: str, order_id) -> Coupon:
+    """The coupon as stored now, with this customer's uses of it (see _CUSTOMER_COUPONS_SQL)."""
+    (coupon,) = _coupons_for_customer(
+        phone=phone, order_id=order_id, where="c.id = %(coupon_id)s", coupon_id=coupon_id
     )
+    return coupon
 
 
 def redemption_active_for_order(*, order) -> CouponRedemption | None:
-    return CouponRedemption.objects.filter(ACTIVE_REDEMPTION, order_id=order.pk).first()
+    """The order's live redemption, with its coupon (whose usage limit says whether it is
+    counted in Coupon.times_used)."""
+    return (
+        CouponRedemption.objects.filter(ACTIVE_REDEMPTION, order_id=order.pk)
+        .select_related("coupon")
+        .first()
+    )
 
 
 def coupon_list_eligible(*, order, phone) -> list[EligibleCoupon]:
@@ -80,55 +113,34 @@ def coupon_list_eligible(*, order, phone) -> list[EligibleCoupon]:
 
     Left out: inactive, not yet valid, expired, not for this phone, used up by this customer,
     exhausted, below the order's minimum, redeemed pool codes, and coupons with a pool (their
-    customers get a pool code instead)."""
+    customers get a pool code instead). One query (plus the order's items for its value)."""
     phone = phone_to_e164(phone)
     now = timezone.now()
     base = order_totals(order, coupon_discount=0).before_coupon
-    held = list(
-        PoolCode.objects.filter(phone=phone)
-        .select_related("pool__coupon")
-        .order_by("assigned_at", "id")
-    )
-    coupons = list(
-        Coupon.objects.filter(is_active=True, pool__isnull=True)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=now))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=now))
-        .order_by("-is_personal", "code")
-    )
-    coupon_ids = {c.pk for c in coupons} | {code.pool.coupon_id for code in held}
-    listed = coupon_ids_listed_for(phone=phone, coupon_ids=coupon_ids)
-    uses = coupon_customer_uses(phone=phone, coupon_ids=coupon_ids, exclude_order_id=order.pk)
-    own = redemption_active_for_order(order=order)
-    redeemed_elsewhere = set(
-        CouponRedemption.objects.filter(ACTIVE_REDEMPTION, pool_code__in=held)
-        .exclude(order_id=order.pk)
-        .values_list("pool_code_id", flat=True)
-    )
+    now_value = connection.ops.adapt_datetimefield_value(now)
+    coupons = _coupons_for_customer(phone=phone, order_id=order.pk, where=_LISTABLE, now=now_value)
 
     def eligible(coupon):
         refusal = coupon_refusal(
             coupon=coupon,
             now=now,
             base=base,
-            phone_listed=coupon.pk in listed,
-            customer_uses=uses.get(coupon.pk, 0),
-            other_uses=coupon.times_used - (own is not None and own.coupon_id == coupon.pk),
+            phone_listed=bool(coupon.phone_listed),
+            customer_uses=coupon.customer_uses,
+            other_uses=coupon.times_used - bool(coupon.used_by_this_order),
         )
         return refusal is None
 
-    result = [
+    # Pool codes first (coupons with a pool are listed by the customer's code only).
+    return [
         EligibleCoupon(
-            code=code.code, id=code.pool.coupon.public_id, description=code.pool.coupon.description
+            code=coupon.held_code or coupon.code,
+            id=coupon.public_id,
+            description=coupon.description,
         )
-        for code in held
-        if code.pk not in redeemed_elsewhere and eligible(code.pool.coupon)
+        for coupon in coupons
+        if eligible(coupon)
     ]
-    result += [
-        EligibleCoupon(code=c.code, id=c.public_id, description=c.description)
-        for c in coupons
-        if eligible(c)
-    ]
-    return result
 
 
 POOL_EXPORT_HEADER = ["code", "assigned_phone", "assigned_at", "redeemed_order", "status"]

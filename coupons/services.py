@@ -2,15 +2,19 @@
 
 Everything that changes coupons, redemptions or pool codes goes through these functions.
 
-Limits under concurrency: applying a coupon locks the order row, then the coupon row(s), re-reads
-the coupon and re-checks every rule, and takes the use with one conditional UPDATE
-(`times_used = times_used + 1 WHERE times_used < usage_limit`). The database backs it: a check
-constraint keeps times_used within usage_limit, a unique partial index allows one live
-redemption per order and one per pool code, and a redemption changes state with conditional
-UPDATEs, so it is counted (and released) exactly once.
+Limits under concurrency: applying a coupon locks the order row, then the coupon row(s)
+(_coupons_lock), re-reads the coupon and re-checks every rule. A usage limit is taken with one
+conditional UPDATE (`times_used = times_used + 1 WHERE times_used < usage_limit`) under a lock
+that orders applying that coupon share one at a time; a coupon without a usage limit is not
+counted in times_used, so its orders only share a key-share lock and never wait for each other.
+A per-customer limit is re-counted under a lock of that customer and coupon (_customer_lock).
+The database backs it: a check constraint keeps times_used within usage_limit, a unique
+partial index allows one live redemption per order and one per pool code, and a redemption
+changes state with conditional UPDATEs, so it is counted (and released) exactly once.
 """
 
 import csv
+import hashlib
 import io
 import os
 import re
@@ -18,7 +22,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, F, Q
+from django.db.models import CharField, F
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -41,9 +45,8 @@ from .phones import phone_to_e164
 from .rules import coupon_discount_compute, coupon_refusal
 from .selectors import (
     EligibleCoupon,
-    coupon_customer_uses,
     coupon_find_by_code,
-    coupon_ids_listed_for,
+    coupon_get_for_customer,
     coupon_list_eligible,
     redemption_active_for_order,
 )
@@ -75,16 +78,19 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
     phone = phone_to_e164(phone)
     code = normalize_code(code)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        # Its items price the coupon, and the caller's answer (order_details) lists them.
+        locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
         if code and locked.coupon_code == code:
             return _order_refresh(order, locked)
         _order_check_open(locked)
         coupon, pool_code = coupon_find_by_code(code=code)
         current = redemption_active_for_order(order=locked)
-        _coupons_lock([coupon.pk] + ([current.coupon_id] if current else []))
+        counted = _coupons_lock([coupon.pk] + ([current.coupon_id] if current else []))
         if current:
-            _redemption_release(current)
-        coupon.refresh_from_db()
+            _redemption_release(current, counted=current.coupon_id in counted)
+        _customer_lock(coupon_id=coupon.pk, phone=phone)
+        # Read again under the locks, with this customer's uses counted.
+        coupon = coupon_get_for_customer(coupon_id=coupon.pk, phone=phone, order_id=locked.pk)
         now = timezone.now()
         if pool_code is not None:
             _pool_code_check(pool_code=pool_code, phone=phone, order=locked)
@@ -93,10 +99,8 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
             coupon=coupon,
             now=now,
             base=base,
-            phone_listed=bool(coupon_ids_listed_for(phone=phone, coupon_ids=[coupon.pk])),
-            customer_uses=coupon_customer_uses(
-                phone=phone, coupon_ids=[coupon.pk], exclude_order_id=locked.pk
-            ).get(coupon.pk, 0),
+            phone_listed=bool(coupon.phone_listed),
+            customer_uses=coupon.customer_uses,
             other_uses=coupon.times_used,
         )
         if refusal is not None:
@@ -109,6 +113,7 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
             phone=phone,
             code=code,
             discount=discount,
+            counted=coupon.pk in counted,
         )
         before = _snapshot(locked)
         locked.coupon_code = code
@@ -143,8 +148,8 @@ def coupon_redemptions_sync_with_order(*, order: Order) -> None:
             status=RedemptionStatus.FINAL, finalized_at=timezone.now()
         )
     elif order.status == OrderStatus.CANCELED:
-        _coupons_lock([redemption.coupon_id])
-        _redemption_release(redemption)
+        counted = _coupons_lock([redemption.coupon_id])
+        _redemption_release(redemption, counted=bool(counted))
     elif _order_expired(order, timezone.now()):
         _order_coupon_clear(order=order, source=EventSource.SYSTEM, note="Order expired")
 
@@ -212,8 +217,8 @@ def _coupon_event(*, order: Order, before, source: str, actor=None, note: str = 
 def _order_coupon_clear(*, order: Order, source: str, actor=None, note: str = "") -> None:
     redemption = redemption_active_for_order(order=order)
     if redemption is not None:
-        _coupons_lock([redemption.coupon_id])
-        _redemption_release(redemption)
+        counted = _coupons_lock([redemption.coupon_id])
+        _redemption_release(redemption, counted=bool(counted))
     before = _snapshot(order)
     order.coupon_code = ""
     order.coupon_discount = 0
@@ -224,15 +229,54 @@ def _order_coupon_clear(*, order: Order, source: str, actor=None, note: str = ""
 # --- Redemptions --------------------------------------------------------------------------
 
 
-def _coupons_lock(coupon_ids) -> None:
-    """Lock coupon rows in id order, so two transactions never wait on each other in a cycle.
-    (SQLite has no row locks; its writers take turns for the whole transaction.)"""
-    list(
-        Coupon.objects.select_for_update()
-        .filter(pk__in=set(coupon_ids))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+def _coupons_lock(coupon_ids) -> set[int]:
+    """Lock the coupon rows an apply or release touches; returns the ids of those with a usage
+    limit (counted in times_used).
+
+    PostgreSQL, in two steps, each in id order (no waits in a cycle): first FOR KEY SHARE on
+    all of them, which concurrent orders share and which keeps a limit from being set meanwhile
+    (Coupon.save takes FOR UPDATE before it recounts); then FOR NO KEY UPDATE on those with a
+    limit, whose counter changes one order at a time. A coupon without a limit is never written,
+    so its orders do not wait for each other. (SQLite has no row locks; its writers take turns
+    for the whole transaction.)"""
+    ids = sorted(set(coupon_ids))
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Coupon._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, usage_limit FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
+                "ORDER BY id FOR KEY SHARE",
+                [ids],
+            )
+            limited = [pk for pk, limit in cursor.fetchall() if limit is not None]
+    else:
+        limited = list(
+            Coupon.objects.filter(pk__in=ids, usage_limit__isnull=False).values_list(
+                "pk", flat=True
+            )
+        )
+    if limited:
+        list(
+            Coupon.objects.select_for_update(no_key=True)
+            .filter(pk__in=limited)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    return set(limited)
+
+
+def _customer_lock(*, coupon_id: int, phone: str) -> None:
+    """One customer's orders applying one coupon take turns, so that its per-customer limit is
+    counted by one of them at a time (taken whatever the limit: it may be set meanwhile): a
+    transaction-level advisory lock on PostgreSQL, which writes nothing (SQLite's writers take
+    turns anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.blake2b(f"coupon {coupon_id} {phone}".encode(), digest_size=8).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)]
+        )
 
 
 def _pool_code_check(*, pool_code: PoolCode, phone: str, order: Order) -> None:
@@ -248,36 +292,36 @@ def _pool_code_check(*, pool_code: PoolCode, phone: str, order: Order) -> None:
         raise CouponError("already_used")
 
 
-def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount) -> None:
-    """Take one use of the coupon in one atomic step, then record it."""
-    taken = (
-        Coupon.objects.filter(pk=coupon.pk)
-        .filter(Q(usage_limit__isnull=True) | Q(times_used__lt=F("usage_limit")))
-        .update(times_used=F("times_used") + 1)
+def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount, counted) -> None:
+    """Record the use; for a coupon with a usage limit (`counted`), first take one use of it
+    in one atomic step (a conditional UPDATE the check constraint backs)."""
+    if counted:
+        taken = Coupon.objects.filter(pk=coupon.pk, times_used__lt=F("usage_limit")).update(
+            times_used=F("times_used") + 1
+        )
+        if not taken:
+            raise CouponError("exhausted")
+    redemption = CouponRedemption(
+        coupon=coupon, pool_code=pool_code, order=order, phone=phone, code=code, discount=discount
     )
-    if not taken:
-        raise CouponError("exhausted")
+    if pool_code is None:
+        redemption.save()  # the order is locked: its one live redemption cannot be taken
+        return
     try:
         with transaction.atomic():
-            CouponRedemption.objects.create(
-                coupon=coupon,
-                pool_code=pool_code,
-                order=order,
-                phone=phone,
-                code=code,
-                discount=discount,
-            )
+            redemption.save()
     except IntegrityError:
         # Only a pool code redeemed at this very moment on another order gets here.
         raise CouponError("already_used") from None
 
 
-def _redemption_release(redemption: CouponRedemption) -> None:
-    """reserved -> released, giving the use back exactly once."""
+def _redemption_release(redemption: CouponRedemption, *, counted: bool) -> None:
+    """reserved -> released, giving the use back exactly once (to times_used when the coupon
+    is `counted`: it has a usage limit; call with _coupons_lock held)."""
     released = CouponRedemption.objects.filter(
         pk=redemption.pk, status=RedemptionStatus.RESERVED
     ).update(status=RedemptionStatus.RELEASED, released_at=timezone.now())
-    if released:
+    if released and counted:
         Coupon.objects.filter(pk=redemption.coupon_id).update(times_used=F("times_used") - 1)
 
 

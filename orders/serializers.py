@@ -57,12 +57,12 @@ def payment_build(order) -> dict:
 
 
 def shipping_info_build(order) -> dict:
-    info = {
-        "country": "IN",
-        "addresses": [address.as_shipping_info() for address in order.addresses.all()],
-    }
+    addresses = list(order.addresses.all())
+    info = {"country": "IN", "addresses": [address.as_shipping_info() for address in addresses]}
     if order.selected_address_id:
-        info["selected_address"] = order.selected_address.as_shipping_info()
+        # Normally one of the order's addresses, already at hand.
+        selected = next((a for a in addresses if a.pk == order.selected_address_id), None)
+        info["selected_address"] = (selected or order.selected_address).as_shipping_info()
     return info
 
 

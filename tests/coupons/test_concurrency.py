@@ -70,8 +70,39 @@ def test_per_customer_limit_one_across_one_customers_30_orders_gives_exactly_one
     refused = [r for r in results if isinstance(r, CouponError)]
     assert len(refused) == THREADS - 1, results
     assert {r.code for r in refused} == {"already_used"}
-    assert Coupon.objects.get().times_used == 1
+    assert Coupon.objects.get().live_uses() == 1
     assert CouponRedemption.objects.count() == 1
+
+
+def test_a_coupon_without_usage_limit_is_applied_by_30_orders_at_once(make_order):
+    coupon = CouponFactory(code="EVERYONE", usage_limit=None, per_customer_limit=1)
+    orders = [make_order(customer_phone=f"+9198123450{n:02d}") for n in range(THREADS)]
+
+    results = run_together(
+        apply, [(order, "EVERYONE", str(order.customer_phone)) for order in orders]
+    )
+
+    assert [r.coupon_code for r in results] == ["EVERYONE"] * THREADS, results
+    assert (coupon.live_uses(), Coupon.objects.get().times_used) == (THREADS, 0)
+
+
+def test_a_limit_set_while_30_orders_apply_the_coupon_counts_every_one(make_order):
+    coupon = CouponFactory(code="CAPPED", usage_limit=None, per_customer_limit=None)
+    orders = [make_order(customer_phone=f"+9198123450{n:02d}") for n in range(THREADS)]
+
+    def apply_or_set_limit(order):
+        if order is not None:
+            return apply(order, "CAPPED", str(order.customer_phone))
+        edited = Coupon.objects.get(pk=coupon.pk)  # as the admin does, mid-campaign
+        edited.usage_limit = THREADS
+        edited.save()
+        return edited
+
+    results = run_together(apply_or_set_limit, [(None,)] + [(order,) for order in orders])
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    coupon.refresh_from_db()
+    assert (coupon.usage_limit, coupon.times_used, coupon.live_uses()) == (THREADS,) * 3
 
 
 def test_concurrent_pool_assignment_never_hands_out_a_code_twice(db):

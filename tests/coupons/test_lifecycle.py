@@ -4,6 +4,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ def test_apply_stores_the_snapshot_reserves_and_records(order):
     )
     assert (str(redemption.phone), redemption.code, redemption.discount) == (PHONE, "FLAT", 2000)
     coupon.refresh_from_db()
-    assert coupon.times_used == 1
+    assert (coupon.live_uses(), coupon.times_used) == (1, 0)  # no usage limit: not counted
     event = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.COUPON)
     assert (event.before, event.after, event.source, event.actor) == (
         None,
@@ -101,7 +102,7 @@ def test_a_refused_replacement_keeps_the_first_code(order):
     order.refresh_from_db()
     assert order.coupon_code == "FIRST"
     assert CouponRedemption.objects.get().status == RedemptionStatus.RESERVED
-    assert Coupon.objects.get(code="FIRST").times_used == 1
+    assert Coupon.objects.get(code="FIRST").live_uses() == 1
 
 
 def test_replacing_with_the_same_coupon_by_another_code_respects_its_limit(order):
@@ -172,7 +173,7 @@ def test_completing_the_order_makes_the_redemption_final(make_order):
     redemption = CouponRedemption.objects.get()
     assert redemption.status == RedemptionStatus.FINAL
     assert redemption.finalized_at is not None
-    assert Coupon.objects.get().times_used == 1
+    assert Coupon.objects.get().live_uses() == 1
     with pytest.raises(CouponError) as caught:
         apply(make_order(), "ONEEACH")
     assert caught.value.code == "already_used"
@@ -249,6 +250,38 @@ def test_saving_a_stale_coupon_keeps_the_live_usage_count(order):
 
     stale.refresh_from_db()
     assert (stale.description, stale.times_used) == ("Edited in the admin meanwhile", 1)
+
+
+def test_setting_a_usage_limit_counts_the_live_uses(make_order):
+    coupon = CouponFactory(code="FLAT")  # no usage limit: uses are not counted in times_used
+    for _ in range(3):
+        apply(make_order(), "FLAT")
+    released = make_order()
+    apply(released, "FLAT")
+    order_remove_coupon(order=released, source=EventSource.ADMIN)
+
+    coupon.usage_limit = 4
+    coupon.save()
+
+    coupon.refresh_from_db()
+    assert coupon.times_used == 3
+    apply(make_order(), "FLAT")
+    with pytest.raises(CouponError) as caught:
+        apply(make_order(), "FLAT")
+    assert caught.value.code == "exhausted"
+
+
+def test_a_usage_limit_below_the_live_uses_is_refused(make_order):
+    coupon = CouponFactory(code="FLAT")
+    for _ in range(2):
+        apply(make_order(), "FLAT")
+
+    coupon.usage_limit = 1
+    with pytest.raises(ValidationError) as caught:
+        coupon.full_clean()
+    assert caught.value.message_dict["usage_limit"] == [
+        "This coupon is already used 2 times; the limit cannot be lower than that."
+    ]
 
 
 def test_saving_a_stale_order_keeps_the_applied_coupon(order):
