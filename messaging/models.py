@@ -102,10 +102,11 @@ class SentMessage(models.Model):
     failed_at = models.DateTimeField(null=True, blank=True)
     # Set from status callbacks (messaging.callbacks): WhatsApp's error title and details, and
     # whether the message was reported both failed and delivered (kept, never a step back).
-    error_title = models.CharField(max_length=255, blank=True)
-    error_details = models.TextField(blank=True)
+    # Database defaults too: the queueing code's COPY names only the columns a queued row needs.
+    error_title = models.CharField(max_length=255, blank=True, default="", db_default="")
+    error_details = models.TextField(blank=True, default="", db_default="")
     delivery_anomaly = models.BooleanField(
-        default=False, help_text="Reported failed as well as delivered or read."
+        default=False, db_default=False, help_text="Reported failed as well as delivered or read."
     )
 
     class Meta:
