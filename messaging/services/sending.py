@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..callbacks.services import callback_events_match
+from ..callbacks.services import callback_events_match, callback_events_match_unknown
 from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
@@ -276,6 +276,8 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
             error_code=result.code,
             error_message=f"{result.message} -- {UNKNOWN_NOTE}"[:2000],
         )
+        # Its callbacks may have come while it was being sent: they settle it now.
+        callback_events_match_unknown(message_ids=[pk])
         return None
     if result.outcome == Outcome.RETRY:
         attempts = SentMessage.objects.filter(pk=pk).values_list("attempts", flat=True).first()
@@ -319,12 +321,19 @@ def messages_sweep(*, now=None) -> dict:
     seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
-    lost = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
+    lost_ids = list(
+        SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
+    lost = SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING).update(
         status=S.UNKNOWN,
         error_code=WORKER_LOST,
         error_message="The worker sending it stopped before Kaleyra's answer was recorded. "
         + UNKNOWN_NOTE,
     )
+    # Callbacks for those Kaleyra took (perhaps long ago) settle them now.
+    callback_events_match_unknown(message_ids=lost_ids)
     resent = 0
     if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
         cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
