@@ -45,9 +45,6 @@ S = MessageStatus
 UNKNOWN_CODES = ("read_timeout", "connection_dropped", "request_error", "invalid_answer")
 WORKER_LOST = "worker_lost"
 UNKNOWN_NOTE = "Kaleyra may or may not have accepted it: check before resending."
-# Queued messages whose task seems lost (e.g. the broker was down at enqueue time) are
-# re-enqueued by the sweep after this long; a duplicate task is harmless (the claim).
-REQUEUE_AFTER = timedelta(minutes=10)
 # How long the other workers wait while one tries whether a pause is over.
 PAUSE_PROBE_SECONDS = 30
 
@@ -346,11 +343,16 @@ def messages_sweep(*, now=None) -> dict:
     requeue = []
     if sending_pause_active(now=now) is None:
         # While paused, the deferred chunk tasks wait for the pause's end by themselves.
+        # Queued messages whose task seems lost (the broker was down at enqueue time, or
+        # restarted without its data; a killed worker's tasks, which Redis gives back only
+        # after its visibility timeout) go out again after KALEYRA_REQUEUE_AFTER; a duplicate
+        # task is harmless (the claim).
+        requeue_after = timedelta(seconds=settings.KALEYRA_REQUEUE_AFTER)
         lost_tasks = SentMessage.objects.filter(status=S.QUEUED).filter(
-            Q(next_attempt_at__lt=now - REQUEUE_AFTER) | Q(next_attempt_at__isnull=True)
+            Q(next_attempt_at__lt=now - requeue_after) | Q(next_attempt_at__isnull=True)
         )
         requeue = list(lost_tasks.order_by("pk").values_list("pk", flat=True))
-        # Touched, so each is enqueued again at most once per REQUEUE_AFTER.
+        # Touched, so each is enqueued again at most once per KALEYRA_REQUEUE_AFTER.
         lost_tasks.update(next_attempt_at=now)
         if resent:
             requeue += list(
