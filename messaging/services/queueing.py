@@ -475,23 +475,13 @@ def _messages_insert(batch, drafts) -> None:
         objects = [SentMessage(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
         SentMessage.objects.bulk_create(objects, batch_size=1000)
         return
-    # COPY, unlike the ORM, does not fill in model defaults: every other column gets its
-    # default here, so a field added to SentMessage later cannot break the insert.
-    others = [
-        field
-        for field in SentMessage._meta.concrete_fields
-        if not field.primary_key and field.column not in _COLUMNS
-    ]
-    defaults = [field.get_default() for field in others]
     table = connection.ops.quote_name(SentMessage._meta.db_table)
-    columns = ", ".join(
-        connection.ops.quote_name(column) for column in [*_COLUMNS, *(f.column for f in others)]
-    )
+    columns = ", ".join(connection.ops.quote_name(column) for column in _COLUMNS)
     payload_index = _COLUMNS.index("payload")
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
             for row in rows:
-                values = [*row, *defaults]
+                values = list(row)
                 values[payload_index] = json.dumps(values[payload_index], ensure_ascii=False)
                 copy.write_row(values)
 
