@@ -11,8 +11,9 @@ It answers POST /v2/<sid>/whatsapp/<number>/messages like Kaleyra: RBC001 for a 
 key, WA401 for a number not on the account, WA400 for a body that is not one of the three message
 shapes (the reason is in the X-Sandbox-Reason header; the body is Kaleyra's documented one), E110 /
 WAV2101 while toggled on, otherwise 202 with a fresh message id. Each accepted message then gets
-status callbacks (sent, delivered, read; failed for recipients ending in `fail_digit`) posted to
-`callback_url` in Kaleyra's v2 format, with HTTP Basic credentials when given.
+status callbacks (`callback_statuses`: sent, delivered, read; sent then failed for recipients
+ending in `fail_digit`) posted to `callback_url` in Kaleyra's v2 format, with HTTP Basic
+credentials when given.
 
 Faults, for a share `fail_rate` of requests (kinds from `faults`) or forced for the next requests
 (POST /_sandbox/next {"faults": [...]}):
@@ -128,6 +129,8 @@ class SandboxConfig:
     callback_url: str = ""
     callback_auth: str = ""  # user:password for HTTP Basic
     callback_delay_ms: float = 50
+    # posted for each accepted message, in order (fewer spares a test's live server)
+    callback_statuses: list = field(default_factory=lambda: ["sent", "delivered", "read"])
     fail_digit: str = ""  # recipients ending in it get sent then failed
     seed: int | None = None
 
@@ -337,11 +340,20 @@ class KaleyraSandbox:
         return self
 
     def stop(self):
+        """Stop answering and stop posting: callbacks not posted yet are dropped, and the one
+        being posted is finished before this returns (a test's database goes away next)."""
         if self.server is not None:
             self.server.shutdown()
             self.server.server_close()
+        while True:
+            try:
+                self._callback_queue.get_nowait()
+            except queue.Empty:
+                break
         for _ in self._threads:
             self._callback_queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=15)
 
     def reset(self):
         with self.lock:
@@ -494,7 +506,7 @@ class KaleyraSandbox:
             if record is None:
                 return
             fail = self.config.fail_digit and record["to"].endswith(self.config.fail_digit)
-            statuses = ["sent", "failed"] if fail else ["sent", "delivered", "read"]
+            statuses = ["sent", "failed"] if fail else self.config.callback_statuses
             for status in statuses:
                 time.sleep(self.config.callback_delay_ms / 1000)
                 self._callback_post(session, record, status)

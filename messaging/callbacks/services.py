@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from messaging.models import SentMessage
+from messaging.models import MessageStatus, SentMessage
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
@@ -109,6 +109,31 @@ def callback_events_match(*, provider_message_ids: Iterable[str]) -> int:
     for event_id in list(waiting):
         if callback_event_apply(event_id=event_id).message_id is not None:
             matched += 1
+    return matched
+
+
+def callback_events_match_unknown(*, message_ids: Iterable[int]) -> int:
+    """Apply the callbacks that arrived while these messages were still being sent and whose
+    send answer was then lost (they are "unknown" now): Kaleyra posts "sent" within seconds,
+    often before the client's read timeout fires, and such an event found no message to match
+    then. Matched like `message_mark_accepted` does: recipient and ref/ref1/ref2. The sending
+    code calls it right after it marks messages unknown. Returns how many events it applied."""
+    messages = SentMessage.objects.filter(
+        pk__in=list(message_ids), status=MessageStatus.UNKNOWN, provider_message_id=None
+    ).values_list("recipient", "ref", "ref1", "ref2")
+    matched = 0
+    for recipient, ref, ref1, ref2 in messages:
+        phone = str(recipient)
+        waiting = CallbackEvent.objects.filter(
+            message__isnull=True,
+            recipient__in=[phone, phone.removeprefix("+")],
+            ref=ref,
+            ref1=ref1,
+            ref2=ref2,
+        ).order_by("occurred_at", "pk")
+        for event_id in list(waiting.values_list("pk", flat=True)):
+            if callback_event_apply(event_id=event_id).message_id is not None:
+                matched += 1
     return matched
 
 

@@ -35,7 +35,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ..callbacks.services import callback_events_match
+from ..callbacks.services import callback_events_match, callback_events_match_unknown
 from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
@@ -45,9 +45,6 @@ S = MessageStatus
 UNKNOWN_CODES = ("read_timeout", "connection_dropped", "request_error", "invalid_answer")
 WORKER_LOST = "worker_lost"
 UNKNOWN_NOTE = "Kaleyra may or may not have accepted it: check before resending."
-# Queued messages whose task seems lost (e.g. the broker was down at enqueue time) are
-# re-enqueued by the sweep after this long; a duplicate task is harmless (the claim).
-REQUEUE_AFTER = timedelta(minutes=10)
 # How long the other workers wait while one tries whether a pause is over.
 PAUSE_PROBE_SECONDS = 30
 
@@ -276,6 +273,8 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
             error_code=result.code,
             error_message=f"{result.message} -- {UNKNOWN_NOTE}"[:2000],
         )
+        # Its callbacks may have come while it was being sent: they settle it now.
+        callback_events_match_unknown(message_ids=[pk])
         return None
     if result.outcome == Outcome.RETRY:
         attempts = SentMessage.objects.filter(pk=pk).values_list("attempts", flat=True).first()
@@ -319,12 +318,19 @@ def messages_sweep(*, now=None) -> dict:
     seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
-    lost = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
+    lost_ids = list(
+        SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).values_list(
+            "pk", flat=True
+        )
+    )
+    lost = SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING).update(
         status=S.UNKNOWN,
         error_code=WORKER_LOST,
         error_message="The worker sending it stopped before Kaleyra's answer was recorded. "
         + UNKNOWN_NOTE,
     )
+    # Callbacks for those Kaleyra took (perhaps long ago) settle them now.
+    callback_events_match_unknown(message_ids=lost_ids)
     resent = 0
     if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
         cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
@@ -337,11 +343,16 @@ def messages_sweep(*, now=None) -> dict:
     requeue = []
     if sending_pause_active(now=now) is None:
         # While paused, the deferred chunk tasks wait for the pause's end by themselves.
+        # Queued messages whose task seems lost (the broker was down at enqueue time, or
+        # restarted without its data; a killed worker's tasks, which Redis gives back only
+        # after its visibility timeout) go out again after KALEYRA_REQUEUE_AFTER; a duplicate
+        # task is harmless (the claim).
+        requeue_after = timedelta(seconds=settings.KALEYRA_REQUEUE_AFTER)
         lost_tasks = SentMessage.objects.filter(status=S.QUEUED).filter(
-            Q(next_attempt_at__lt=now - REQUEUE_AFTER) | Q(next_attempt_at__isnull=True)
+            Q(next_attempt_at__lt=now - requeue_after) | Q(next_attempt_at__isnull=True)
         )
         requeue = list(lost_tasks.order_by("pk").values_list("pk", flat=True))
-        # Touched, so each is enqueued again at most once per REQUEUE_AFTER.
+        # Touched, so each is enqueued again at most once per KALEYRA_REQUEUE_AFTER.
         lost_tasks.update(next_attempt_at=now)
         if resent:
             requeue += list(

@@ -285,3 +285,39 @@ def test_retry_failed_needs_confirmation_for_permanent_and_unknown(
     for message in (permanent, unknown, done):
         message.refresh_from_db()
     assert (permanent.status, unknown.status, done.status) == ("queued", "queued", "accepted")
+
+
+def early_callback(client, settings, message, message_id):
+    """Kaleyra's "sent" callback for `message`, posted before its send answer is recorded."""
+    from .callback_bodies import post_json, v2_body, wa_status
+
+    settings.KALEYRA_CALLBACK_BASIC_AUTH = "kaleyra:first-secret"
+    body = v2_body(
+        message_id,
+        [wa_status("wamid.EARLY", "sent", 1700000000)],
+        ref=message.ref,
+        ref1=message.ref1,
+        ref2=message.ref2,
+    )
+    assert post_json(client, body).status_code == 200
+
+
+@responses.activate
+def test_callback_that_came_before_the_answer_was_lost_settles_the_message(
+    kaleyra, client, settings
+):
+    message = SentMessageFactory(recipient="+919812345678")
+    early_callback(client, settings, message, "MID-EARLY")  # nothing to match yet
+    responses.post(SEND_URL, body=requests.ReadTimeout("read timed out"))
+    messages_send(message_ids=[message.pk])
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", "MID-EARLY")
+
+
+def test_callback_that_came_before_the_worker_died_settles_the_message(kaleyra, client, settings):
+    old = timezone.now() - timedelta(seconds=kaleyra.KALEYRA_SENDING_STALE_AFTER + 1)
+    message = SentMessageFactory(recipient="+919812345678", status="sending", claimed_at=old)
+    early_callback(client, settings, message, "MID-EARLY")
+    assert messages_sweep()["worker_lost"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", "MID-EARLY")
