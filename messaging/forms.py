@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
+
 from .payloads import DESCRIPTION_MAX_LENGTH, ORDER_STATUS_VALUES, REF_MAX_LENGTH, WA_SOURCES
 
 
@@ -90,8 +92,11 @@ class CouponCodeForm(_SendForm):
         widget=forms.Textarea(attrs={"rows": 8, "cols": 40}),
         help_text="Phone numbers, one per line (Indian numbers may leave out +91).",
     )
-    recipients_file = forms.FileField(
-        required=False, label="or a CSV file", help_text="Phone numbers in the first column."
+    recipients_file = CsvFileField(
+        required=False,
+        label="or a CSV file",
+        help_text=f"UTF-8; phone numbers in the first column; at most {CSV_MAX_LINES:,} lines "
+        f"and {CSV_MAX_BYTES // 2**20} MB.",
     )
 
     def clean(self):
