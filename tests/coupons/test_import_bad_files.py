@@ -109,23 +109,24 @@ def test_good_files_in_any_usual_shape_are_imported(admin_client, pool, content)
     assert _codes(pool) == ["AAA1", "BBB2", "TAKEN1"]
 
 
-def test_a_file_over_the_size_limit_is_refused_before_reading(admin_client, pool):
-    content = b"code\n" + b"ABCDEFGHJK\n" * (CSV_MAX_BYTES // 11 + 1)
-    response = _import(admin_client, pool, content)
+@pytest.mark.parametrize(
+    ("make", "error"),
+    [
+        (
+            lambda: b"code\n" + b"ABCDEFGHJK\n" * (CSV_MAX_BYTES // 11 + 1),
+            "The file is larger than 5.0\xa0MB, the most that can be uploaded at once (split it).",
+        ),
+        (
+            lambda: b"\n".join(b"C%07d" % index for index in range(CSV_MAX_LINES + 1)),
+            "The file has 100,001 lines; at most 100,000 can be uploaded at once (split it).",
+        ),
+    ],
+    ids=["over-5-MB", "over-100000-lines"],
+)
+def test_a_file_over_the_limits_is_refused(admin_client, pool, make, error):
+    response = _import(admin_client, pool, make())
     assert response.status_code == 200
-    assert response.context["form"].errors["file"] == [
-        "The file is larger than 5.0\xa0MB, the most that can be uploaded at once (split it)."
-    ]
-    assert _codes(pool) == ["TAKEN1"]
-
-
-def test_a_file_over_the_line_limit_is_refused(admin_client, pool):
-    content = b"\n".join(b"C%07d" % index for index in range(CSV_MAX_LINES + 1))
-    response = _import(admin_client, pool, content)
-    assert response.status_code == 200
-    assert response.context["form"].errors["file"] == [
-        "The file has 100,001 lines; at most 100,000 can be uploaded at once (split it)."
-    ]
+    assert response.context["form"].errors["file"] == [error]
     assert _codes(pool) == ["TAKEN1"]
 
 
