@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from checkout.crypto import signature_compute
 from checkout.views import MAX_BODY_BYTES
 from messaging.callbacks.models import CallbackEvent, CallbackReceipt
+from tests.bad_input import changed_models, stored_rows
 from tests.checkout.conftest import (  # noqa: F401 - fixtures
     APP_SECRET,
     checkout_key,
@@ -25,7 +26,6 @@ from tests.checkout.conftest import (  # noqa: F401 - fixtures
     public_key,
 )
 from tests.messaging.callback_bodies import CALLBACK_URL, CREDENTIALS, basic, v2_body, wa_status
-from tests.stored import changed_models, stored_rows
 
 pytestmark = pytest.mark.django_db
 

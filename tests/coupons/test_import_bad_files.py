@@ -7,8 +7,8 @@ from django.urls import reverse
 
 from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES
 from coupons.models import PoolCode
+from tests.bad_input import changed_models, stored_rows
 from tests.factories import CouponPoolFactory, PoolCodeFactory
-from tests.stored import changed_models, stored_rows
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES
 from messaging.payloads import DESCRIPTION_MAX_LENGTH, REF_MAX_LENGTH
+from tests.bad_input import changed_models, stored_rows
 from tests.factories import CouponFactory
-from tests.stored import changed_models, stored_rows
 
 from .test_admin import COUPONS, ORDERS, pending_order
 

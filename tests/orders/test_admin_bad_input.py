@@ -5,9 +5,9 @@ import pytest
 from django.urls import reverse
 
 from orders.models import Order
-from tests.stored import changed_models, stored_rows
+from tests.bad_input import admin_page_errors, changed_models, stored_rows
 
-from .test_admin import _order_post_data, staff_client  # noqa: F401 - staff_client is a fixture
+from .test_admin import _order_post_data
 
 pytestmark = pytest.mark.django_db
 
@@ -49,24 +49,11 @@ BAD = [
 ]
 
 
-def page_errors(response) -> dict[str, str]:
-    """Every field error on the page, by the field's name in the POST (inline ones prefixed)."""
-    errors = {
-        name: " ".join(messages)
-        for name, messages in response.context["adminform"].form.errors.items()
-    }
-    for inline in response.context["inline_admin_formsets"]:
-        for form in inline.formset.forms:
-            for name, messages in form.errors.items():
-                errors[form.add_prefix(name)] = " ".join(messages)
-    return errors
-
-
 def _check_refused(client, url, data, field, words):
     before = stored_rows()
     response = client.post(url, data)
     assert response.status_code == 200
-    errors = page_errors(response)
+    errors = admin_page_errors(response)
     field_name = field.removesuffix("_0")
     assert field_name in errors, errors
     assert words in errors[field_name]
