@@ -105,7 +105,13 @@ def _coupon_data(coupon, **extra):
     }
 
 
-@pytest.mark.parametrize(("field", "value", "message"), COMMON_BAD)
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        *COMMON_BAD,
+        ("recipients", "9000090001\n" * (CSV_MAX_LINES + 1), "at most 100,000 numbers"),
+    ],
+)
 def test_coupon_code_form(client, operator, kaleyra, coupon, field, value, message):
     response = _post(client, COUPONS, _coupon_data(coupon, **{field: value}))
     _field_error(response, field, message)
