@@ -244,8 +244,11 @@ class CouponPoolAdmin(admin.ModelAdmin):
         pool = get_object_or_404(CouponPool.objects.select_related("coupon"), pk=pk)
         if not self.has_change_permission(request, pool):
             return HttpResponse(status=403)
-        form = PoolImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
+        if request.method == "POST":
+            form = PoolImportForm(request.POST, request.FILES)
+        else:
+            form = PoolImportForm()
+        if form.is_bound and form.is_valid():
             try:
                 imported = pool_codes_import_csv(pool=pool, file=form.cleaned_data["file"])
             except ValidationError as error:

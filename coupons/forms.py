@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
 from orders.forms import RupeeField
 
 from .models import Coupon
@@ -60,7 +61,8 @@ class PoolGenerateForm(forms.Form):
 
 
 class PoolImportForm(forms.Form):
-    file = forms.FileField(
+    file = CsvFileField(
         help_text="CSV, UTF-8: one code per row in the first column (a first row 'code' is a "
-        "header). Nothing is imported if any row is bad."
+        f"header); at most {CSV_MAX_LINES:,} lines and {CSV_MAX_BYTES // 2**20} MB. Nothing is "
+        "imported if any row is bad."
     )

@@ -526,10 +526,9 @@ def pool_codes_import_csv(*, pool: CouponPool, file) -> int:
             text = text.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValidationError("The file is not UTF-8 text (save it as CSV UTF-8).") from None
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     errors, lines = [], {}
-    for row in reader:
-        line = reader.line_num
+    for line, row in _csv_rows(reader):
         if not row or not any(cell.strip() for cell in row):
             continue
         code = normalize_code(row[0])
@@ -564,6 +563,17 @@ def pool_codes_import_csv(*, pool: CouponPool, file) -> int:
                 "Nothing was imported: some codes were added elsewhere meanwhile; try again."
             )
     return len(lines)
+
+
+def _csv_rows(reader):
+    """(line number, row) of a csv.reader; a file csv cannot read is a ValidationError."""
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as error:
+        raise ValidationError(
+            ["Nothing was imported.", f"Line {reader.line_num}: {error}."]
+        ) from None
 
 
 def _codes_taken(codes) -> set[str]:

@@ -1,9 +1,9 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import Count, Q
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
@@ -77,18 +77,22 @@ class SendBatchAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         ]
 
     def progress_view(self, request, object_id):
-        batch = get_object_or_404(SendBatch, pk=object_id)
+        # get_object: None for an id that is not a batch's, "abc" included (not a 500).
+        batch = self.get_object(request, unquote(object_id))
+        if batch is None:
+            return JsonResponse({"error": "not_found"}, status=404)
         if not self.has_view_permission(request, batch):
             return JsonResponse({"error": "forbidden"}, status=403)
         return JsonResponse(batch_progress(batch=batch))
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        batch = get_object_or_404(SendBatch, pk=object_id)
-        extra_context = {
-            **(extra_context or {}),
-            "progress": batch_progress(batch=batch),
-            "refused": batch.refused,
-        }
+        batch = self.get_object(request, unquote(object_id))
+        if batch is not None:  # else the admin's own "does not exist" answer
+            extra_context = {
+                **(extra_context or {}),
+                "progress": batch_progress(batch=batch),
+                "refused": batch.refused,
+            }
         return super().change_view(request, object_id, form_url, extra_context)
 
 

@@ -115,10 +115,9 @@ def send_coupon_code(modeladmin, request, queryset):
     coupon = coupons[0]
 
     def run(form, dry_run):
-        upload = form.cleaned_data.get("recipients_file")
-        if upload is not None:
-            upload.seek(0)
-        recipients = recipients_parse(text=form.cleaned_data["recipients"], csv_file=upload)
+        recipients = recipients_parse(
+            text=form.cleaned_data["recipients"], csv_file=form.cleaned_data["recipients_file"]
+        )
         return coupon_code_send(
             coupon=coupon,
             recipients=recipients,

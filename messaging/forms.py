@@ -1,6 +1,8 @@
 from django import forms
 from django.conf import settings
 
+from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
+
 from .payloads import DESCRIPTION_MAX_LENGTH, ORDER_STATUS_VALUES, REF_MAX_LENGTH, WA_SOURCES
 
 
@@ -88,11 +90,25 @@ class CouponCodeForm(_SendForm):
     recipients = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 8, "cols": 40}),
-        help_text="Phone numbers, one per line (Indian numbers may leave out +91).",
+        help_text=f"Phone numbers, one per line (Indian numbers may leave out +91); at most "
+        f"{CSV_MAX_LINES:,}.",
     )
-    recipients_file = forms.FileField(
-        required=False, label="or a CSV file", help_text="Phone numbers in the first column."
+    recipients_file = CsvFileField(
+        required=False,
+        label="or a CSV file",
+        help_text=f"UTF-8; phone numbers in the first column; at most {CSV_MAX_LINES:,} lines "
+        f"and {CSV_MAX_BYTES // 2**20} MB.",
     )
+
+    def clean_recipients(self):
+        text = self.cleaned_data["recipients"]
+        lines = len(text.splitlines())
+        if lines > CSV_MAX_LINES:
+            raise forms.ValidationError(
+                f"{lines:,} lines; at most {CSV_MAX_LINES:,} numbers can be pasted at once "
+                "(split them)."
+            )
+        return text
 
     def clean(self):
         data = super().clean()

@@ -1,20 +1,28 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from messaging.models import MessageKind
 
 from .selectors import REF_FIELDS, ReportFilters
 
 MAX_DAYS = 366
+# Far enough from date.min and date.max that a period around either end stays a date.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+DATE_RANGE = [MinValueValidator(EARLIEST), MaxValueValidator(LATEST)]
 
 
 class ReportFilterForm(forms.Form):
-    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, validators=DATE_RANGE, widget=forms.DateInput(attrs={"type": "date"})
+    )
     kind = forms.ChoiceField(required=False, choices=[("", "All kinds"), *MessageKind.choices])
     template = forms.CharField(required=False, max_length=512)
-    batch = forms.IntegerField(required=False, min_value=1, label="Batch id")
+    batch = forms.IntegerField(required=False, min_value=1, max_value=2**63 - 1, label="Batch id")
 
     def clean(self):
         data = super().clean()

@@ -250,11 +250,18 @@ def recipients_parse(*, text: str = "", csv_file=None) -> list[str]:
         content = csv_file.read()
         if isinstance(content, bytes):
             content = content.decode("utf-8-sig", errors="replace")
-        for index, row in enumerate(csv.reader(io.StringIO(content))):
-            cell = row[0].strip() if row else ""
-            if index == 0 and cell and not any(char.isdigit() for char in cell):
-                continue
-            raw.append(cell)
+        reader = csv.reader(io.StringIO(content, newline=""))
+        try:
+            for index, row in enumerate(reader):
+                cell = row[0].strip() if row else ""
+                if index == 0 and cell and not any(char.isdigit() for char in cell):
+                    continue
+                raw.append(cell)
+        except csv.Error as error:
+            raise MessagingError(
+                f"The CSV file cannot be read at line {reader.line_num}: {error}.",
+                code="invalid_file",
+            ) from None
     return [value for value in raw if value]
 
 

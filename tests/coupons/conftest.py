@@ -1,6 +1,6 @@
 import pytest
 
-from tests.factories import OrderFactory, OrderItemFactory
+from tests.factories import OrderFactory, OrderItemFactory, UserFactory
 
 PHONE = "+919000090000"
 
@@ -21,3 +21,10 @@ def make_order(db):
 @pytest.fixture
 def order(make_order):
     return make_order()
+
+
+@pytest.fixture
+def admin_client(client, db):
+    user = UserFactory(username="boss", is_staff=True, is_superuser=True)
+    client.force_login(user)
+    return client

@@ -7,14 +7,7 @@ from coupons.models import Coupon, PoolCode
 from coupons.services import order_apply_coupon, pool_code_assign
 from orders.models import EventSource
 from tests.coupons.conftest import PHONE
-from tests.factories import CouponFactory, CouponPoolFactory, PoolCodeFactory, UserFactory
-
-
-@pytest.fixture
-def admin_client(client, db):
-    user = UserFactory(username="boss", is_staff=True, is_superuser=True)
-    client.force_login(user)
-    return client
+from tests.factories import CouponFactory, CouponPoolFactory, PoolCodeFactory
 
 
 def coupon_form(**overrides):
