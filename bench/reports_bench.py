@@ -25,8 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BATCHES_SQL = """
-INSERT INTO messaging_sendbatch (name, kind, created_at)
-SELECT 'Bench batch ' || b, 'order_status', now() - interval '30 days'
+INSERT INTO messaging_sendbatch (
+    name, kind, created_at, template_name, language, refused, requested)
+SELECT 'Bench batch ' || b, 'order_status', now() - interval '30 days', 'order_update', 'en_US',
+       '[]'::jsonb, 5000
 FROM generate_series(1, 200) AS b
 """
 LOAD_SQL = """
