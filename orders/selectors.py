@@ -14,3 +14,8 @@ def order_get_by_reference(*, reference_id: str, for_update: bool = False) -> Or
         if order_id is not None:
             order = queryset.filter(pk=order_id).first()
     return order
+
+
+def order_reference_latest(*, order: Order) -> OrderReference | None:
+    """The reference issued for the order's latest checkout message (None before the first)."""
+    return order.references.order_by("-sequence").first()

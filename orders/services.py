@@ -13,6 +13,7 @@ from .models import (
     OrderReference,
     OrderStatus,
 )
+from .selectors import order_reference_latest
 from .validators import REFERENCE_ID_MAX_LENGTH
 
 S = OrderStatus
@@ -155,7 +156,7 @@ def order_reference_issue(*, order: Order) -> str:
     """The reference_id for the next checkout message of this order: its own the first time,
     then `<reference>-2`, `-3` ... (WhatsApp wants a unique reference per checkout message)."""
     for _ in range(5):
-        last = order.references.order_by("-sequence").first()
+        last = order_reference_latest(order=order)
         sequence = 1 if last is None else last.sequence + 1
         reference_id = order.reference_id if sequence == 1 else f"{order.reference_id}-{sequence}"
         if sequence > 1 and Order.objects.filter(reference_id=reference_id).exists():

@@ -24,6 +24,7 @@ from coupons.models import CouponPool
 from coupons.services import pool_code_assign, pool_codes_assign
 from orders.errors import OrderError
 from orders.models import EventSource, OrderEvent
+from orders.selectors import order_reference_latest
 from orders.services import order_event_record, order_reference_issue, order_status_change
 
 from ..errors import MessagingError
@@ -148,7 +149,7 @@ def order_status_send(
         for order in orders:
             try:
                 to = _order_phone(order)
-                last = order.references.order_by("-sequence").first()
+                last = order_reference_latest(order=order)
                 reference_id = last.reference_id if last else order.reference_id
                 payload = order_status_payload(
                     reference_id=reference_id,
