@@ -22,6 +22,7 @@ crypto floor, and turned into the most the cores could serve).
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -50,11 +51,10 @@ def main():
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--port", type=int, default=8400)
-    # gthread keeps connections alive (sync workers close each one) and overlaps a thread's
-    # database waits with another's work: 2 workers x 4 threads served about twice the sync
-    # workers' requests on this 2-core machine.
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4, help="gthread when above 1")
+    # Without these, gunicorn runs as the product ships it: config/gunicorn.py (sync workers,
+    # one per core).
+    parser.add_argument("--workers", type=int, help="default: config/gunicorn.py's")
+    parser.add_argument("--threads", type=int, default=1, help="gthread when above 1")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=int, default=15, help="seconds per scenario")
     parser.add_argument("--warmup", type=int, default=3, help="seconds before each scenario")
@@ -135,13 +135,16 @@ def run(options, wrk, gunicorn, workdir):
     server = subprocess.Popen(
         [
             str(gunicorn),
+            "--config=config/gunicorn.py",
             "config.wsgi:application",
             f"--bind=127.0.0.1:{options.port}",
-            f"--workers={options.workers}",
-            f"--threads={options.threads}",
-            f"--worker-class={'gthread' if options.threads > 1 else 'sync'}",
+            *([f"--workers={options.workers}"] if options.workers else []),
+            *(
+                [f"--threads={options.threads}", "--worker-class=gthread"]
+                if options.threads > 1
+                else []
+            ),
             "--log-level=warning",
-            "--backlog=2048",
         ],
         cwd=BASE_DIR,
         env=environment,
@@ -154,9 +157,11 @@ def run(options, wrk, gunicorn, workdir):
         for name in scenarios:
             wrk_run(wrk, url, bodies[name], options, options.warmup)  # warm-up, not counted
             events_before, cpu_before = order_events(), server_cpu_seconds(server.pid)
+            database_before = database_cpu_seconds()
             results[name] = wrk_run(wrk, url, bodies[name], options, options.duration)
             results[name]["writes"] = order_events() - events_before
             results[name]["cpu_s"] = server_cpu_seconds(server.pid) - cpu_before
+            results[name]["db_cpu_s"] = database_cpu_seconds() - database_before
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -364,6 +369,22 @@ def server_cpu_seconds(master_pid):
     return total / ticks
 
 
+def database_cpu_seconds():
+    """CPU time of the local PostgreSQL server's processes so far (0 when it is not local or
+    not readable): the database's share of each request."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue
+        if name.startswith("postgres"):
+            fields = fields.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def order_events():
     from orders.models import OrderEvent
 
@@ -380,8 +401,9 @@ def report(options, database_url, floor, results, load_before, load_after):
         f"load average {load_before[0]:.2f} before / {load_after[0]:.2f} after "
         "(other work on the machine included)"
     )
+    workers = options.workers or importlib.import_module("config.gunicorn").workers
     print(
-        f"  server: gunicorn {options.workers} workers x {options.threads} threads "
+        f"  server: gunicorn {workers} workers x {options.threads} threads "
         f"({'gthread' if options.threads > 1 else 'sync'}), DEBUG off, "
         f"database {connection.vendor} ({options_text})"
     )
@@ -395,13 +417,14 @@ def report(options, database_url, floor, results, load_before, load_after):
     )
     print(
         f"\n  {'scenario':<16}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
-        f"{'non-2xx':>9}{'errors':>8}{'writes/req':>11}{'CPU ms/req':>11}  target"
+        f"{'non-2xx':>9}{'errors':>8}{'writes/req':>11}{'CPU ms/req':>11}{'DB CPU':>8}  target"
     )
     cores = os.cpu_count()
     for name, r in results.items():
         errors = r["connect"] + r["read"] + r["write"] + r["timeout"]
         writes = r["writes"] / r["requests"] if r["requests"] else 0
         cpu = r["cpu_s"] * 1000 / r["requests"] if r["requests"] else 0
+        db_cpu = r["db_cpu_s"] * 1000 / r["requests"] if r["requests"] else 0
         target = ""
         if name in TARGETS:
             rps, p99 = TARGETS[name]
@@ -410,13 +433,13 @@ def report(options, database_url, floor, results, load_before, load_after):
         print(
             f"  {name:<16}{r['rps']:>9,.0f}{r['p50_us'] / 1000:>9.1f}{r['p90_us'] / 1000:>9.1f}"
             f"{r['p99_us'] / 1000:>9.1f}{r['non2xx']:>9}{errors:>8}{writes:>11.2f}{cpu:>11.2f}"
-            f"  {target}"
+            f"{db_cpu:>8.2f}  {target}"
         )
         if cpu:
             print(
-                f"  {'':<16}server CPU/request = {cpu / floor:.1f} x the crypto floor; "
-                f"{cores} cores to itself, gunicorn could serve at most {cores * 1000 / cpu:,.0f} "
-                "req/s (PostgreSQL's and wrk's CPU not counted)"
+                f"  {'':<16}server CPU/request = {cpu / floor:.1f} x the crypto floor; with "
+                f"PostgreSQL's, {cores} cores could serve at most "
+                f"{cores * 1000 / (cpu + db_cpu):,.0f} req/s (wrk's CPU not counted)"
             )
 
 

@@ -17,7 +17,7 @@ from coupons.errors import CouponError
 from coupons.services import coupon_list_eligible, order_apply_coupon, order_remove_coupon
 from orders.models import ADDRESS_FIELDS, EventSource, Order, OrderAddress, OrderStatus, OrderType
 from orders.money import order_totals
-from orders.selectors import order_get_by_reference
+from orders.selectors import order_addresses_load, order_get_by_reference, order_items_load
 from orders.serializers import order_details_build
 from orders.services import order_save
 from orders.validators import validate_reference_id
@@ -149,6 +149,7 @@ def _order_for_customer(exchange: Exchange, *, for_update: bool) -> Order:
 def _order_details(order: Order, exchange: Exchange) -> dict:
     """The answer's order_details, built after the change is committed: the coupon row the engine
     locks (every checkout applying that coupon waits for it) is held no longer than needed."""
+    order_addresses_load(order=order)
     return {
         "order_details": order_details_build(
             order, reference_id=exchange.reference_id, include_payment=False
@@ -179,6 +180,7 @@ def _text(value, *, what: str) -> str:
 
 def _get_coupons(*, exchange: Exchange) -> dict:
     order = _order_for_customer(exchange, for_update=False)
+    order_items_load(order=order)  # its value decides which coupons apply
     coupons = coupon_list_eligible(order=order, phone=exchange.phone)
     return {
         "coupons": [

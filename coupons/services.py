@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from orders.models import EventSource, Order, OrderEvent, OrderStatus
 from orders.money import order_totals
+from orders.selectors import order_get_locked
 from orders.services import order_event_record
 
 from .errors import CouponError
@@ -79,7 +80,7 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
     code = normalize_code(code)
     with transaction.atomic():
         # Its items price the coupon, and the caller's answer (order_details) lists them.
-        locked = Order.objects.select_for_update().prefetch_related("items").get(pk=order.pk)
+        locked = order_get_locked(order_id=order.pk)
         if code and locked.coupon_code == code:
             return _order_refresh(order, locked)
         _order_check_open(locked)

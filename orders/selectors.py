@@ -1,19 +1,76 @@
-from .models import Order, OrderReference
+from django.db import connection
+
+from .models import Order, OrderAddress, OrderItem, OrderReference
+
+# WhatsApp's checkout looks the order up on every request it sends: one plain SQL statement
+# finds it by either kind of reference (its own first). The ORM's two queries cost more CPU to
+# build than PostgreSQL spends running them.
+_ORDER_BY_REFERENCE_SQL = f"""
+SELECT * FROM {Order._meta.db_table} WHERE id = (
+    SELECT order_id FROM (
+        SELECT id AS order_id, 0 AS issued FROM {Order._meta.db_table}
+        WHERE reference_id = %(reference_id)s
+        UNION ALL
+        SELECT order_id, 1 AS issued FROM {OrderReference._meta.db_table}
+        WHERE reference_id = %(reference_id)s
+    ) AS found ORDER BY issued LIMIT 1)
+"""  # noqa: S608 - table names are ours; the value is a parameter
+_ORDER_LOCK_SQL = f"SELECT * FROM {Order._meta.db_table} WHERE id = %s"  # noqa: S608
+_ORDER_ITEMS_SQL = f"SELECT * FROM {OrderItem._meta.db_table} WHERE order_id = %s ORDER BY id"  # noqa: S608
+_ORDER_ADDRESSES_SQL = (
+    f"SELECT * FROM {OrderAddress._meta.db_table} WHERE order_id = %s ORDER BY id"  # noqa: S608
+)
 
 
 def order_get_by_reference(*, reference_id: str, for_update: bool = False) -> Order | None:
-    """The order a checkout reference_id points to: its own, or one issued for a resend."""
-    queryset = Order.objects.select_for_update() if for_update else Order.objects.all()
-    order = queryset.filter(reference_id=reference_id).first()
+    """The order a checkout reference_id points to: its own, or one issued for a resend.
+    `for_update` locks its row (call inside a transaction)."""
+    sql = _ORDER_BY_REFERENCE_SQL
+    if for_update and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return next(iter(Order.objects.raw(sql, {"reference_id": reference_id})), None)
+
+
+def order_get_locked(*, order_id) -> Order:
+    """The order's row, locked for the rest of the transaction, with its items loaded
+    (Order.DoesNotExist when it is gone)."""
+    sql = _ORDER_LOCK_SQL
+    if connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    order = next(iter(Order.objects.raw(sql, [order_id])), None)
     if order is None:
-        order_id = (
-            OrderReference.objects.filter(reference_id=reference_id)
-            .values_list("order_id", flat=True)
-            .first()
-        )
-        if order_id is not None:
-            order = queryset.filter(pk=order_id).first()
+        raise Order.DoesNotExist(f"Order {order_id} does not exist.")
+    order_items_load(order=order)
     return order
+
+
+def order_items_load(*, order: Order) -> list[OrderItem]:
+    """The order's items, read once and kept on the order (see _related_keep), so that its
+    totals and its order_details reuse them."""
+    return _related_keep(order, "items", OrderItem.objects.raw(_ORDER_ITEMS_SQL, [order.pk]))
+
+
+def order_addresses_load(*, order: Order) -> list[OrderAddress]:
+    """The order's known addresses, read once and kept on the order (see _related_keep)."""
+    return _related_keep(
+        order, "addresses", OrderAddress.objects.raw(_ORDER_ADDRESSES_SQL, [order.pk])
+    )
+
+
+def _related_keep(order: Order, name: str, rows) -> list:
+    """Keep `rows` on the order as prefetch_related(name) keeps them: order.<name>.all()
+    answers from them without a query (checkout reads these on every request; plain SQL costs
+    less than half the ORM's CPU)."""
+    rows = list(rows)
+    for row in rows:
+        row.order = order
+    kept = getattr(order, name).all()
+    kept._result_cache, kept._prefetch_done = rows, True
+    order._prefetched_objects_cache = {
+        **getattr(order, "_prefetched_objects_cache", {}),
+        name: kept,
+    }
+    return rows
 
 
 def order_reference_latest(*, order: Order) -> OrderReference | None:

@@ -31,28 +31,29 @@ def commands(service):
     return [shlex.split(part) for part in re.split(r"&&|;", text) if part.strip()]
 
 
-def test_compose_has_the_four_services_with_healthchecks():
+def test_compose_has_the_five_services_with_healthchecks():
     services = compose()["services"]
-    assert set(services) == {"postgres", "redis", "web", "worker"}
+    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
     assert all("healthcheck" in s for s in services.values())
     assert services["web"]["image"] == services["worker"]["image"]  # one image
 
 
-@pytest.mark.parametrize("name", ["web", "worker"])
+@pytest.mark.parametrize("name", ["web", "worker", "beat"])
 def test_every_command_exists(name):
     for argv in commands(app_services()[name]):
         program = argv[0]
         if program == "python" and argv[1] == "manage.py":
             assert argv[2] in get_commands(), argv
         elif program == "gunicorn":
+            assert argv[1:3] == ["-c", "config/gunicorn.py"] and (ROOT / argv[2]).exists()
             # Not imported: the WSGI module refuses to load without a checkout key.
-            module, attribute = argv[1].split(":")
+            module, attribute = argv[3].split(":")
             source = Path(importlib.util.find_spec(module).origin).read_text()
             assert re.search(rf"^{attribute} = ", source, re.M), argv
         elif program == "celery":
             assert argv[1:3] == ["-A", "config"]
             assert hasattr(importlib.import_module("config"), "celery_app")
-            assert argv[3] in {"worker", "inspect"}
+            assert argv[3] in {"worker", "beat", "inspect"}
         else:
             pytest.fail(f"unknown program in {name}: {argv}")
 
