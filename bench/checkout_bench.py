@@ -161,7 +161,7 @@ def run(options, wrk, gunicorn, workdir):
             results[name] = wrk_run(wrk, url, bodies[name], options, options.duration)
             results[name]["writes"] = order_events() - events_before
             results[name]["cpu_s"] = server_cpu_seconds(server.pid) - cpu_before
-            results[name]["db_cpu_s"] = database_cpu_seconds() - database_before
+            results[name]["db_cpu_s"] = database_cpu_seconds(since=database_before)
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -369,11 +369,12 @@ def server_cpu_seconds(master_pid):
     return total / ticks
 
 
-def database_cpu_seconds():
-    """CPU time of the local PostgreSQL server's processes so far (0 when it is not local or
-    not readable): the database's share of each request."""
+def database_cpu_seconds(since=None):
+    """CPU seconds per process of the local PostgreSQL server (empty when it is not local);
+    with `since` (an earlier reading), the seconds spent in between: the database's share of
+    the requests. A process that ended in between (an autovacuum worker) is left out."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    seconds = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
@@ -381,8 +382,10 @@ def database_cpu_seconds():
             continue
         if name.startswith("postgres"):
             fields = fields.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / ticks
+            seconds[stat.parent.name] = (int(fields[11]) + int(fields[12])) / ticks
+    if since is None:
+        return seconds
+    return sum(spent - since.get(pid, 0) for pid, spent in seconds.items())
 
 
 def order_events():
