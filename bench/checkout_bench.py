@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from proc import process_cpu
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "checkout_wrk.lua"
 TARGETS = {  # req/s, p99 ms (issue 5)
@@ -354,35 +356,31 @@ def wrk_run(wrk, url, bodies, options, duration):
 def server_cpu_seconds(master_pid):
     """CPU time (user + system) of gunicorn's master and workers so far, from /proc: what the
     server itself spent, whatever else runs on the machine."""
-    ticks = os.sysconf("SC_CLK_TCK")
     pids = [master_pid]
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
     if children.exists():
-        pids += [int(pid) for pid in children.read_text().split()]
+        pids += children.read_text().split()
     total = 0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += process_cpu(pid)[1]
         except OSError:
             continue  # a worker that was just replaced
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
+    return total
 
 
 def database_cpu_seconds(since=None):
     """CPU seconds per process of the local PostgreSQL server (empty when it is not local);
     with `since` (an earlier reading), the seconds spent in between: the database's share of
     the requests. A process that ended in between (an autovacuum worker) is left out."""
-    ticks = os.sysconf("SC_CLK_TCK")
     seconds = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for entry in Path("/proc").glob("[0-9]*"):
         try:
-            name, fields = stat.read_text().split(" (", 1)[1].rsplit(")", 1)
-        except (OSError, IndexError, ValueError):
+            name, spent = process_cpu(entry.name)
+        except OSError:
             continue
         if name.startswith("postgres"):
-            fields = fields.split()
-            seconds[stat.parent.name] = (int(fields[11]) + int(fields[12])) / ticks
+            seconds[entry.name] = spent
     if since is None:
         return seconds
     return sum(spent - since.get(pid, 0) for pid, spent in seconds.items())

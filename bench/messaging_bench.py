@@ -24,6 +24,8 @@ import threading
 import time
 from pathlib import Path
 
+from proc import process_cpu
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -147,12 +149,6 @@ def wait_for_worker(env, count=1):
     sys.exit("The workers did not start.")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def run(args, base_url, *, worker_pids, sandbox_pid):
     import requests
     from django.contrib.admin import AdminSite, ModelAdmin
@@ -197,8 +193,8 @@ def run(args, base_url, *, worker_pids, sandbox_pid):
     )
     queryset = Coupon.objects.filter(pk=coupon.pk)
 
-    worker_cpu = sum(cpu_seconds(pid) for pid in worker_pids)
-    sandbox_cpu = cpu_seconds(sandbox_pid)
+    worker_cpu = sum(process_cpu(pid)[1] for pid in worker_pids)
+    sandbox_cpu = process_cpu(sandbox_pid)[1]
     started = time.perf_counter()
     response = send_coupon_code(modeladmin, request, queryset)
     action_seconds = time.perf_counter() - started
@@ -210,8 +206,8 @@ def run(args, base_url, *, worker_pids, sandbox_pid):
     while rows.filter(status__in=["queued", "sending"]).exists():
         time.sleep(0.05)
     end_to_end = time.perf_counter() - started
-    worker_cpu = sum(cpu_seconds(pid) for pid in worker_pids) - worker_cpu
-    sandbox_cpu = cpu_seconds(sandbox_pid) - sandbox_cpu
+    worker_cpu = sum(process_cpu(pid)[1] for pid in worker_pids) - worker_cpu
+    sandbox_cpu = process_cpu(sandbox_pid)[1] - sandbox_cpu
     accepted = rows.filter(status="accepted", provider_message_id__isnull=False).count()
     body = rows.first().payload
     report = requests.get(f"{base_url}/_sandbox/messages?bodies=0", timeout=30).json()

@@ -25,19 +25,14 @@ _ORDER_ADDRESSES_SQL = (
 def order_get_by_reference(*, reference_id: str, for_update: bool = False) -> Order | None:
     """The order a checkout reference_id points to: its own, or one issued for a resend.
     `for_update` locks its row (call inside a transaction)."""
-    sql = _ORDER_BY_REFERENCE_SQL
-    if for_update and connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
+    sql = _locking(_ORDER_BY_REFERENCE_SQL) if for_update else _ORDER_BY_REFERENCE_SQL
     return next(iter(Order.objects.raw(sql, {"reference_id": reference_id})), None)
 
 
 def order_get_locked(*, order_id) -> Order:
     """The order's row, locked for the rest of the transaction, with its items loaded
     (Order.DoesNotExist when it is gone)."""
-    sql = _ORDER_LOCK_SQL
-    if connection.features.has_select_for_update:
-        sql += " FOR UPDATE"
-    order = next(iter(Order.objects.raw(sql, [order_id])), None)
+    order = next(iter(Order.objects.raw(_locking(_ORDER_LOCK_SQL), [order_id])), None)
     if order is None:
         raise Order.DoesNotExist(f"Order {order_id} does not exist.")
     order_items_load(order=order)
@@ -55,6 +50,11 @@ def order_addresses_load(*, order: Order) -> list[OrderAddress]:
     return _related_keep(
         order, "addresses", OrderAddress.objects.raw(_ORDER_ADDRESSES_SQL, [order.pk])
     )
+
+
+def _locking(sql: str) -> str:
+    """`sql` taking a row lock where the database has them (SQLite's writers take turns)."""
+    return f"{sql} FOR UPDATE" if connection.features.has_select_for_update else sql
 
 
 def _related_keep(order: Order, name: str, rows) -> list:
