@@ -203,22 +203,27 @@ def _coupon_code(exchange: Exchange) -> str:
 
 def _apply_coupon(*, exchange: Exchange) -> dict:
     code = _coupon_code(exchange)
-    # The coupon engine locks the order in its own transaction and checks again that it is
-    # open, so the customer's order is read here without a lock.
-    order = _order_for_customer(exchange, for_update=False)
     try:
-        order = order_apply_coupon(
-            order=order, code=code, phone=exchange.phone, source=EventSource.CHECKOUT
-        )
+        with transaction.atomic():
+            # Read once, locked (the order row before any coupon row: the engine's lock order).
+            order = _order_for_customer(exchange, for_update=True)
+            order = order_apply_coupon(
+                order=order,
+                code=code,
+                phone=exchange.phone,
+                source=EventSource.CHECKOUT,
+                order_locked=True,
+            )
     except CouponError as error:
         raise CheckoutError(str(error), code=error.code) from error
     return _order_details(order, exchange)
 
 
 def _remove_coupon(*, exchange: Exchange) -> dict:
-    order = _order_for_customer(exchange, for_update=False)  # locked by the engine
     try:
-        order = order_remove_coupon(order=order, source=EventSource.CHECKOUT)
+        with transaction.atomic():
+            order = _order_for_customer(exchange, for_update=True)
+            order = order_remove_coupon(order=order, source=EventSource.CHECKOUT, order_locked=True)
     except CouponError as error:
         raise CheckoutError(str(error), code=error.code) from error
     return _order_details(order, exchange)

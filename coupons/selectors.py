@@ -9,6 +9,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from orders.money import order_totals
+from orders.sql import model_columns, models_fetch
 
 from .errors import CouponError
 from .models import (
@@ -39,7 +40,7 @@ class EligibleCoupon:
 # Every code a customer tries in checkout is looked up here first: plain SQL (the ORM's join
 # for "has no pool" cost several times the CPU of running it).
 _COUPON_WITHOUT_POOL_SQL = f"""
-SELECT * FROM {Coupon._meta.db_table} c WHERE c.code = %s
+SELECT {model_columns(Coupon, alias="c")} FROM {Coupon._meta.db_table} c WHERE c.code = %s
 AND NOT EXISTS (SELECT 1 FROM {CouponPool._meta.db_table} pool WHERE pool.coupon_id = c.id)
 """  # noqa: S608 - table names are ours; the code is a parameter
 
@@ -51,7 +52,7 @@ def coupon_find_by_code(*, code: str) -> tuple[Coupon, PoolCode | None]:
     Raises CouponError("not_found")."""
     code = normalize_code(code)
     if code:
-        coupon = next(iter(Coupon.objects.raw(_COUPON_WITHOUT_POOL_SQL, [code])), None)
+        coupon = next(iter(models_fetch(Coupon, _COUPON_WITHOUT_POOL_SQL, [code])), None)
         if coupon is not None:
             return coupon, None
         pool_code = PoolCode.objects.select_related("pool__coupon").filter(code=code).first()
@@ -67,7 +68,7 @@ def coupon_find_by_code(*, code: str) -> tuple[Coupon, PoolCode | None]:
 # reserved and final redemptions of it on other orders) and used_by_this_order.
 _LIVE = "(" + ", ".join(f"'{status}'" for status in LIVE_REDEMPTION_STATUSES) + ")"
 _CUSTOMER_COUPONS_SQL = f"""
-SELECT c.*, held.code AS held_code,
+SELECT {model_columns(Coupon, alias="c")}, held.code AS held_code,
     EXISTS (SELECT 1 FROM {CouponPhone._meta.db_table} listed
             WHERE listed.coupon_id = c.id AND listed.phone = %(phone)s) AS phone_listed,
     (SELECT COUNT(*) FROM {CouponRedemption._meta.db_table} r
@@ -85,6 +86,7 @@ LEFT JOIN {PoolCode._meta.db_table} held ON held.pool_id = pool.id AND held.phon
 WHERE {{where}}
 ORDER BY held.id IS NULL, held.assigned_at, held.id, c.is_personal DESC, c.code
 """  # noqa: S608 - table names and statuses are ours; values are parameters
+_CUSTOMER_COLUMNS = ("held_code", "phone_listed", "customer_uses", "used_by_this_order")
 _LISTABLE = (
     "held.id IS NOT NULL OR (pool.id IS NULL AND c.is_active"
     " AND (c.valid_until IS NULL OR c.valid_until > %(now)s)"
@@ -94,7 +96,9 @@ _LISTABLE = (
 
 def _coupons_for_customer(*, phone: str, order_id, where: str, **params) -> list[Coupon]:
     params.update(phone=phone, order_id=order_id)
-    return list(Coupon.objects.raw(_CUSTOMER_COUPONS_SQL.format(where=where), params))
+    return models_fetch(
+        Coupon, _CUSTOMER_COUPONS_SQL.format(where=where), params, extra=_CUSTOMER_COLUMNS
+    )
 
 
 def coupon_get_for_customer(*, coupon_id: int, phone: str, order_id) -> Coupon:
@@ -106,14 +110,17 @@ def coupon_get_for_customer(*, coupon_id: int, phone: str, order_id) -> Coupon:
 
 
 _LIVE_REDEMPTION_OF_ORDER_SQL = f"""
-SELECT * FROM {CouponRedemption._meta.db_table} WHERE order_id = %s AND status IN {_LIVE}
+SELECT {model_columns(CouponRedemption, alias="r")} FROM {CouponRedemption._meta.db_table} r
+WHERE r.order_id = %s AND r.status IN {_LIVE}
 """  # noqa: S608 - table name and statuses are ours; the order id is a parameter
 
 
 def redemption_active_for_order(*, order) -> CouponRedemption | None:
     """The order's live redemption (at most one: a unique constraint). Plain SQL: every
     checkout apply and remove reads it."""
-    return next(iter(CouponRedemption.objects.raw(_LIVE_REDEMPTION_OF_ORDER_SQL, [order.pk])), None)
+    return next(
+        iter(models_fetch(CouponRedemption, _LIVE_REDEMPTION_OF_ORDER_SQL, [order.pk])), None
+    )
 
 
 def coupon_list_eligible(*, order, phone) -> list[EligibleCoupon]:

@@ -29,8 +29,9 @@ from django.utils import timezone
 
 from orders.models import EventSource, Order, OrderEvent, OrderStatus
 from orders.money import order_totals
-from orders.selectors import order_get_locked
+from orders.selectors import order_get_locked, order_items_load
 from orders.services import order_event_record
+from orders.sql import model_insert, model_update
 
 from .errors import CouponError
 from .models import (
@@ -69,18 +70,21 @@ __all__ = [
 # --- Orders -------------------------------------------------------------------------------
 
 
-def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=None) -> Order:
+def order_apply_coupon(
+    *, order: Order, code: str, phone, source: str, actor=None, order_locked: bool = False
+) -> Order:
     """Apply `code` for the customer `phone` (E.164 or WhatsApp's user_id) to an open order.
 
     Stores the snapshot (order.coupon_code, order.coupon_discount), reserves a redemption and
     records an OrderEvent, in one transaction. The same code again changes nothing; another code
     replaces the first and releases it (if the new one is refused, the first stays).
-    Raises CouponError."""
+    `order_locked`: the caller read `order` under its row lock in the transaction it is in, so
+    it is not read again, and a refusal rolls that whole transaction back. Raises CouponError."""
     phone = phone_to_e164(phone)
     code = normalize_code(code)
-    with transaction.atomic():
+    with _order_transaction(order_locked=order_locked):
         # Its items price the coupon, and the caller's answer (order_details) lists them.
-        locked = order_get_locked(order_id=order.pk)
+        locked = _order_lock(order, already=order_locked)
         if code and locked.coupon_code == code:
             return _order_refresh(order, locked)
         _order_check_open(locked)
@@ -119,16 +123,19 @@ def order_apply_coupon(*, order: Order, code: str, phone, source: str, actor=Non
         before = _snapshot(locked)
         locked.coupon_code = code
         locked.coupon_discount = discount
-        locked.save(update_fields=["coupon_code", "coupon_discount", "updated_at"])
+        model_update(locked, fields=_ORDER_COUPON_FIELDS)
         _coupon_event(order=locked, before=before, source=source, actor=actor)
     return _order_refresh(order, locked)
 
 
-def order_remove_coupon(*, order: Order, source: str, actor=None) -> Order:
+def order_remove_coupon(
+    *, order: Order, source: str, actor=None, order_locked: bool = False
+) -> Order:
     """Take the coupon off an open order: release its redemption, clear the snapshot, record an
-    OrderEvent. Nothing happens when no coupon is applied."""
-    with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+    OrderEvent. Nothing happens when no coupon is applied. `order_locked`: as in
+    order_apply_coupon."""
+    with _order_transaction(order_locked=order_locked):
+        locked = _order_lock(order, already=order_locked)
         if not locked.coupon_code:
             return _order_refresh(order, locked)
         _order_check_open(locked)
@@ -175,6 +182,23 @@ def coupon_reservations_release_expired() -> int:
     return settled
 
 
+def _order_transaction(*, order_locked: bool):
+    """The transaction a coupon change is made in: its own (a savepoint inside the caller's),
+    or, for an order the caller locked, the caller's transaction itself."""
+    if order_locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("order_locked=True needs the caller's transaction that holds the lock.")
+    return transaction.atomic(savepoint=not order_locked)
+
+
+def _order_lock(order: Order, *, already: bool) -> Order:
+    """The order as stored, its row locked and its items loaded: `order` itself when the
+    caller's transaction `already` holds the lock (it read the order under it)."""
+    if not already:
+        return order_get_locked(order_id=order.pk)
+    order_items_load(order=order)
+    return order
+
+
 def _order_expired(order: Order, now: datetime) -> bool:
     return (
         order.status == OrderStatus.PENDING
@@ -194,6 +218,9 @@ def _order_refresh(order: Order, locked: Order) -> Order:
     for field in ("coupon_code", "coupon_discount", "updated_at"):
         setattr(order, field, getattr(locked, field))
     return locked
+
+
+_ORDER_COUPON_FIELDS = ("coupon_code", "coupon_discount", "updated_at")
 
 
 def _snapshot(order: Order) -> dict | None:
@@ -223,7 +250,7 @@ def _order_coupon_clear(*, order: Order, source: str, actor=None, note: str = ""
     before = _snapshot(order)
     order.coupon_code = ""
     order.coupon_discount = 0
-    order.save(update_fields=["coupon_code", "coupon_discount", "updated_at"])
+    model_update(order, fields=_ORDER_COUPON_FIELDS)
     _coupon_event(order=order, before=before, source=source, actor=actor, note=note)
 
 
@@ -306,11 +333,11 @@ def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount, coun
         coupon=coupon, pool_code=pool_code, order=order, phone=phone, code=code, discount=discount
     )
     if pool_code is None:
-        redemption.save()  # the order is locked: its one live redemption cannot be taken
+        model_insert(redemption)  # the order is locked: its one live redemption cannot be taken
         return
     try:
         with transaction.atomic():
-            redemption.save()
+            model_insert(redemption)
     except IntegrityError:
         # Only a pool code redeemed at this very moment on another order gets here.
         raise CouponError("already_used") from None
@@ -319,9 +346,12 @@ def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount, coun
 def _redemption_release(redemption: CouponRedemption, *, counted: bool) -> None:
     """reserved -> released, giving the use back exactly once (to times_used when the coupon
     is `counted`: it has a usage limit; call with _coupons_lock held)."""
-    released = CouponRedemption.objects.filter(
-        pk=redemption.pk, status=RedemptionStatus.RESERVED
-    ).update(status=RedemptionStatus.RELEASED, released_at=timezone.now())
+    redemption.status, redemption.released_at = RedemptionStatus.RELEASED, timezone.now()
+    released = model_update(
+        redemption,
+        fields=("status", "released_at"),
+        where={"status": RedemptionStatus.RESERVED},
+    )
     if released and counted:
         Coupon.objects.filter(pk=redemption.coupon_id).update(times_used=F("times_used") - 1)
 

@@ -1,12 +1,13 @@
 from django.db import connection
 
 from .models import Order, OrderAddress, OrderItem, OrderReference
+from .sql import model_columns, models_fetch
 
 # WhatsApp's checkout looks the order up on every request it sends: one plain SQL statement
 # finds it by either kind of reference (its own first). The ORM's two queries cost more CPU to
 # build than PostgreSQL spends running them.
 _ORDER_BY_REFERENCE_SQL = f"""
-SELECT * FROM {Order._meta.db_table} WHERE id = (
+SELECT {model_columns(Order, alias="o")} FROM {Order._meta.db_table} o WHERE o.id = (
     SELECT order_id FROM (
         SELECT id AS order_id, 0 AS issued FROM {Order._meta.db_table}
         WHERE reference_id = %(reference_id)s
@@ -15,10 +16,16 @@ SELECT * FROM {Order._meta.db_table} WHERE id = (
         WHERE reference_id = %(reference_id)s
     ) AS found ORDER BY issued LIMIT 1)
 """  # noqa: S608 - table names are ours; the value is a parameter
-_ORDER_LOCK_SQL = f"SELECT * FROM {Order._meta.db_table} WHERE id = %s"  # noqa: S608
-_ORDER_ITEMS_SQL = f"SELECT * FROM {OrderItem._meta.db_table} WHERE order_id = %s ORDER BY id"  # noqa: S608
+_ORDER_LOCK_SQL = (
+    f"SELECT {model_columns(Order, alias='o')} FROM {Order._meta.db_table} o WHERE o.id = %s"  # noqa: S608
+)
+_ORDER_ITEMS_SQL = (
+    f"SELECT {model_columns(OrderItem, alias='i')} FROM {OrderItem._meta.db_table} i "  # noqa: S608
+    "WHERE i.order_id = %s ORDER BY i.id"
+)
 _ORDER_ADDRESSES_SQL = (
-    f"SELECT * FROM {OrderAddress._meta.db_table} WHERE order_id = %s ORDER BY id"  # noqa: S608
+    f"SELECT {model_columns(OrderAddress, alias='a')} FROM {OrderAddress._meta.db_table} a "  # noqa: S608
+    "WHERE a.order_id = %s ORDER BY a.id"
 )
 
 
@@ -26,13 +33,13 @@ def order_get_by_reference(*, reference_id: str, for_update: bool = False) -> Or
     """The order a checkout reference_id points to: its own, or one issued for a resend.
     `for_update` locks its row (call inside a transaction)."""
     sql = _locking(_ORDER_BY_REFERENCE_SQL) if for_update else _ORDER_BY_REFERENCE_SQL
-    return next(iter(Order.objects.raw(sql, {"reference_id": reference_id})), None)
+    return next(iter(models_fetch(Order, sql, {"reference_id": reference_id})), None)
 
 
 def order_get_locked(*, order_id) -> Order:
     """The order's row, locked for the rest of the transaction, with its items loaded
     (Order.DoesNotExist when it is gone)."""
-    order = next(iter(Order.objects.raw(_locking(_ORDER_LOCK_SQL), [order_id])), None)
+    order = next(iter(models_fetch(Order, _locking(_ORDER_LOCK_SQL), [order_id])), None)
     if order is None:
         raise Order.DoesNotExist(f"Order {order_id} does not exist.")
     order_items_load(order=order)
@@ -42,13 +49,13 @@ def order_get_locked(*, order_id) -> Order:
 def order_items_load(*, order: Order) -> list[OrderItem]:
     """The order's items, read once and kept on the order (see _related_keep), so that its
     totals and its order_details reuse them."""
-    return _related_keep(order, "items", OrderItem.objects.raw(_ORDER_ITEMS_SQL, [order.pk]))
+    return _related_keep(order, "items", models_fetch(OrderItem, _ORDER_ITEMS_SQL, [order.pk]))
 
 
 def order_addresses_load(*, order: Order) -> list[OrderAddress]:
     """The order's known addresses, read once and kept on the order (see _related_keep)."""
     return _related_keep(
-        order, "addresses", OrderAddress.objects.raw(_ORDER_ADDRESSES_SQL, [order.pk])
+        order, "addresses", models_fetch(OrderAddress, _ORDER_ADDRESSES_SQL, [order.pk])
     )
 
 

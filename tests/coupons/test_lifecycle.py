@@ -6,15 +6,17 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import transaction
 from django.utils import timezone
 
 from coupons.errors import CouponError
 from coupons.models import Coupon, CouponRedemption, RedemptionStatus
 from coupons.services import order_apply_coupon, order_remove_coupon
 from orders.models import EventSource, OrderEvent, OrderStatus
+from orders.selectors import order_get_locked
 from orders.services import order_save, order_status_change
 from tests.coupons.conftest import PHONE
-from tests.factories import CouponFactory, UserFactory
+from tests.factories import CouponFactory, OrderFactory, OrderItemFactory, UserFactory
 
 CHECKOUT = EventSource.CHECKOUT
 
@@ -294,3 +296,38 @@ def test_saving_a_stale_order_keeps_the_applied_coupon(order):
 
     stale.refresh_from_db()
     assert (stale.shipping, stale.coupon_code, stale.coupon_discount) == (40000, "FLAT", 2000)
+
+
+def test_an_order_said_to_be_locked_is_used_as_read_and_a_refusal_undoes_the_callers_work(
+    order,
+):
+    CouponFactory(code="FLAT", amount_off=2000)
+    with transaction.atomic():
+        locked = order_get_locked(order_id=order.pk)
+        applied = order_apply_coupon(
+            order=locked, code="FLAT", phone=PHONE, source=CHECKOUT, order_locked=True
+        )
+    assert applied is locked and locked.coupon_code == "FLAT"
+
+    with pytest.raises(CouponError), transaction.atomic():
+        locked = order_get_locked(order_id=order.pk)
+        order_remove_coupon(order=locked, source=CHECKOUT, order_locked=True)
+        order_apply_coupon(
+            order=locked, code="NOPE", phone=PHONE, source=CHECKOUT, order_locked=True
+        )
+    # The removal made in the same transaction was rolled back with the refusal.
+    assert CouponRedemption.objects.get(order=order).status == RedemptionStatus.RESERVED
+    order.refresh_from_db()
+    assert order.coupon_code == "FLAT"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_order_said_to_be_locked_outside_a_transaction_is_refused():
+    order = OrderFactory(customer_phone=PHONE)  # not the `order` fixture: it runs in a transaction
+    OrderItemFactory(order=order)
+    CouponFactory(code="FLAT", amount_off=2000)
+    with pytest.raises(RuntimeError, match="order_locked=True"):
+        order_apply_coupon(
+            order=order, code="FLAT", phone=PHONE, source=CHECKOUT, order_locked=True
+        )
+    assert not CouponRedemption.objects.exists()

@@ -1,0 +1,129 @@
+"""Plain SQL for the reads and writes WhatsApp's checkout makes on every request.
+
+The ORM builds each statement anew every time it runs (and `raw()` works out the columns, their
+converters and the model's field order for every query): on these small statements, that cost
+more CPU than PostgreSQL spent running them. Here each statement is built once per model and
+database, and values still go through the fields (prepared for the database on the way in,
+converted on the way out) as the ORM does. The writes send no pre_save/post_save signals:
+nothing in this project listens for them.
+"""
+
+from django.db import connection
+
+
+def model_columns(model, *, alias: str) -> str:
+    """The SELECT list `models_fetch` expects: the model's columns in field order, of `alias`."""
+    quote = connection.ops.quote_name
+    return ", ".join(f"{alias}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+def models_fetch(model, sql: str, params, *, extra: tuple[str, ...] = ()) -> list:
+    """Instances of `model` from the rows of `sql`, whose select list is `model_columns(model)`
+    followed by one column for each name in `extra` (set on each instance as it is read)."""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    names, converters = _loader(model)
+    width = len(names)
+    instances = []
+    for row in rows:
+        values = list(row[:width])
+        for index, column, functions in converters:
+            for function in functions:
+                values[index] = function(values[index], column, connection)
+        instance = model.from_db(connection.alias, names, values)
+        for name, value in zip(extra, row[width:], strict=True):
+            setattr(instance, name, value)
+        instances.append(instance)
+    return instances
+
+
+_LOADERS: dict = {}
+
+
+def _loader(model) -> tuple[list[str], list]:
+    """The model's field names and, per column that needs them, its database's converters
+    (those the ORM applies: a phone number parsed, a JSON text decoded, SQLite's dates)."""
+    key = (model, connection.alias, connection.vendor)
+    loader = _LOADERS.get(key)
+    if loader is None:
+        fields = model._meta.concrete_fields
+        converters = []
+        for index, field in enumerate(fields):
+            column = field.get_col(model._meta.db_table)
+            functions = connection.ops.get_db_converters(column) + column.get_db_converters(
+                connection
+            )
+            if functions:
+                converters.append((index, column, functions))
+        loader = _LOADERS[key] = ([field.attname for field in fields], converters)
+    return loader
+
+
+def model_insert(instance) -> None:
+    """INSERT the new `instance` (of a model with an automatic id) as save() would: auto_now_add
+    and auto_now fields set, every value prepared by its field, its id read back."""
+    model = type(instance)
+    fields, sql = _insert_statement(model)
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        if connection.features.can_return_columns_from_insert:
+            (pk,) = cursor.fetchone()
+        else:
+            pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, connection.alias
+
+
+def model_update(instance, *, fields: tuple[str, ...], where: dict | None = None) -> int:
+    """UPDATE the instance's row with its current values of `fields`, as save(update_fields=)
+    would (an auto_now field among them set to now), when the row still matches `where` (field
+    name -> value); the number of rows changed."""
+    model = type(instance)
+    where = where or {}
+    key = (model, fields, tuple(where), connection.alias, connection.vendor)
+    sql = _UPDATES.get(key)
+    meta = model._meta
+    if sql is None:
+        quote = connection.ops.quote_name
+        assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+        conditions = "".join(f" AND {quote(meta.get_field(name).column)} = %s" for name in where)
+        sql = _UPDATES[key] = (
+            f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names are ours
+            f"WHERE {quote(meta.pk.column)} = %s{conditions}"
+        )
+    values = []
+    for name in fields:
+        field = meta.get_field(name)
+        values.append(field.get_db_prep_save(field.pre_save(instance, False), connection))
+    values.append(meta.pk.get_db_prep_value(instance.pk, connection))
+    for name, value in where.items():
+        values.append(meta.get_field(name).get_db_prep_save(value, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        return cursor.rowcount
+
+
+_UPDATES: dict = {}
+_INSERTS: dict = {}
+
+
+def _insert_statement(model) -> tuple[list, str]:
+    key = (model, connection.alias, connection.vendor)
+    statement = _INSERTS.get(key)
+    if statement is None:
+        quote = connection.ops.quote_name
+        meta = model._meta
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names are ours
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))})"
+        )
+        if connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(meta.pk.column)}"
+        statement = _INSERTS[key] = (fields, sql)
+    return statement
