@@ -8,6 +8,8 @@ converted on the way out) as the ORM does. The writes send no pre_save/post_save
 nothing in this project listens for them.
 """
 
+import functools
+
 from django.db import connection
 
 
@@ -23,7 +25,7 @@ def models_fetch(model, sql: str, params, *, extra: tuple[str, ...] = ()) -> lis
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    names, converters = _loader(model)
+    names, converters = _loader(model, connection.alias, connection.vendor)
     width = len(names)
     instances = []
     for row in rows:
@@ -38,33 +40,11 @@ def models_fetch(model, sql: str, params, *, extra: tuple[str, ...] = ()) -> lis
     return instances
 
 
-_LOADERS: dict = {}
-
-
-def _loader(model) -> tuple[list[str], list]:
-    """The model's field names and, per column that needs them, its database's converters
-    (those the ORM applies: a phone number parsed, a JSON text decoded, SQLite's dates)."""
-    key = (model, connection.alias, connection.vendor)
-    loader = _LOADERS.get(key)
-    if loader is None:
-        fields = model._meta.concrete_fields
-        converters = []
-        for index, field in enumerate(fields):
-            column = field.get_col(model._meta.db_table)
-            functions = connection.ops.get_db_converters(column) + column.get_db_converters(
-                connection
-            )
-            if functions:
-                converters.append((index, column, functions))
-        loader = _LOADERS[key] = ([field.attname for field in fields], converters)
-    return loader
-
-
 def model_insert(instance) -> None:
     """INSERT the new `instance` (of a model with an automatic id) as save() would: auto_now_add
     and auto_now fields set, every value prepared by its field, its id read back."""
     model = type(instance)
-    fields, sql = _insert_statement(model)
+    fields, sql = _insert_statement(model, connection.alias, connection.vendor)
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
@@ -82,19 +62,11 @@ def model_update(instance, *, fields: tuple[str, ...], where: dict | None = None
     """UPDATE the instance's row with its current values of `fields`, as save(update_fields=)
     would (an auto_now field among them set to now), when the row still matches `where` (field
     name -> value); the number of rows changed."""
-    model = type(instance)
+    meta = type(instance)._meta
     where = where or {}
-    key = (model, fields, tuple(where), connection.alias, connection.vendor)
-    sql = _UPDATES.get(key)
-    meta = model._meta
-    if sql is None:
-        quote = connection.ops.quote_name
-        assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
-        conditions = "".join(f" AND {quote(meta.get_field(name).column)} = %s" for name in where)
-        sql = _UPDATES[key] = (
-            f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names are ours
-            f"WHERE {quote(meta.pk.column)} = %s{conditions}"
-        )
+    sql = _update_statement(
+        type(instance), fields, tuple(where), connection.alias, connection.vendor
+    )
     values = []
     for name in fields:
         field = meta.get_field(name)
@@ -107,23 +79,46 @@ def model_update(instance, *, fields: tuple[str, ...], where: dict | None = None
         return cursor.rowcount
 
 
-_UPDATES: dict = {}
-_INSERTS: dict = {}
+# Built once per model (and fields) and database: `alias` and `vendor` name the connection
+# they are built for, and key the cache.
 
 
-def _insert_statement(model) -> tuple[list, str]:
-    key = (model, connection.alias, connection.vendor)
-    statement = _INSERTS.get(key)
-    if statement is None:
-        quote = connection.ops.quote_name
-        meta = model._meta
-        fields = [field for field in meta.concrete_fields if not field.primary_key]
-        sql = (
-            f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names are ours
-            f"({', '.join(quote(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))})"
-        )
-        if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(meta.pk.column)}"
-        statement = _INSERTS[key] = (fields, sql)
-    return statement
+@functools.cache
+def _loader(model, alias: str, vendor: str) -> tuple[list[str], list]:
+    """The model's field names and, per column that needs them, its database's converters
+    (those the ORM applies: a phone number parsed, a JSON text decoded, SQLite's dates)."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(model._meta.db_table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((index, column, functions))
+    return [field.attname for field in fields], converters
+
+
+@functools.cache
+def _insert_statement(model, alias: str, vendor: str) -> tuple[list, str]:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 - names are ours
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {quote(meta.pk.column)}"
+    return fields, sql
+
+
+@functools.cache
+def _update_statement(model, fields: tuple, where: tuple, alias: str, vendor: str) -> str:
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments = ", ".join(f"{quote(meta.get_field(name).column)} = %s" for name in fields)
+    conditions = "".join(f" AND {quote(meta.get_field(name).column)} = %s" for name in where)
+    return (
+        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608 - names are ours
+        f"WHERE {quote(meta.pk.column)} = %s{conditions}"
+    )
