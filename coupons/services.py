@@ -2,15 +2,16 @@
 
 Everything that changes coupons, redemptions or pool codes goes through these functions.
 
-Limits under concurrency: applying a coupon locks the order row, then the coupon row(s)
-(_coupons_lock), re-reads the coupon and re-checks every rule. A usage limit is taken with one
-conditional UPDATE (`times_used = times_used + 1 WHERE times_used < usage_limit`) under a lock
-that orders applying that coupon share one at a time; a coupon without a usage limit is not
-counted in times_used, so its orders only share a key-share lock and never wait for each other.
-A per-customer limit is re-counted under a lock of that customer and coupon (_customer_lock).
-The database backs it: a check constraint keeps times_used within usage_limit, a unique
-partial index allows one live redemption per order and one per pool code, and a redemption
-changes state with conditional UPDATEs, so it is counted (and released) exactly once.
+Limits under concurrency: applying a coupon locks the order row, then key-share locks the
+coupon row(s) (_coupons_lock), re-reads the coupon and re-checks every rule. A usage limit is
+taken with one conditional UPDATE (`times_used + 1 <= usage_limit`) as the transaction's last
+write (_coupon_uses_change), so orders applying the same limited coupon wait for each other only
+from that UPDATE to their commit; a coupon without a usage limit is not counted in times_used,
+so its orders only share the key-share lock and never wait for each other. A per-customer limit
+is re-counted under a lock of that customer and coupon (_customer_lock). The database backs it:
+a check constraint keeps times_used within usage_limit, a unique partial index allows one live
+redemption per order and one per pool code, and a redemption changes state with conditional
+UPDATEs, so it is counted (and released) exactly once.
 """
 
 import csv
@@ -18,11 +19,12 @@ import hashlib
 import io
 import os
 import re
+from collections import Counter
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, F
+from django.db.models import CharField
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -91,8 +93,9 @@ def order_apply_coupon(
         coupon, pool_code = coupon_find_by_code(code=code)
         current = redemption_active_for_order(order=locked)
         counted = _coupons_lock([coupon.pk] + ([current.coupon_id] if current else []))
-        if current:
-            _redemption_release(current, counted=current.coupon_id in counted)
+        uses = Counter()  # times_used changes of counted coupons, made last (_coupon_uses_change)
+        if current and _redemption_release(current) and current.coupon_id in counted:
+            uses[current.coupon_id] -= 1
         _customer_lock(coupon_id=coupon.pk, phone=phone)
         # Read again under the locks, with this customer's uses counted.
         coupon = coupon_get_for_customer(coupon_id=coupon.pk, phone=phone, order_id=locked.pk)
@@ -106,7 +109,7 @@ def order_apply_coupon(
             base=base,
             phone_listed=bool(coupon.phone_listed),
             customer_uses=coupon.customer_uses,
-            other_uses=coupon.times_used,
+            other_uses=coupon.times_used + uses[coupon.pk],
         )
         if refusal is not None:
             raise refusal
@@ -118,13 +121,15 @@ def order_apply_coupon(
             phone=phone,
             code=code,
             discount=discount,
-            counted=coupon.pk in counted,
         )
+        if coupon.pk in counted:
+            uses[coupon.pk] += 1
         before = _snapshot(locked)
         locked.coupon_code = code
         locked.coupon_discount = discount
         model_update(locked, fields=_ORDER_COUPON_FIELDS)
         _coupon_event(order=locked, before=before, source=source, actor=actor)
+        _coupon_uses_change(uses)
     return _order_refresh(order, locked)
 
 
@@ -156,8 +161,7 @@ def coupon_redemptions_sync_with_order(*, order: Order) -> None:
             status=RedemptionStatus.FINAL, finalized_at=timezone.now()
         )
     elif order.status == OrderStatus.CANCELED:
-        counted = _coupons_lock([redemption.coupon_id])
-        _redemption_release(redemption, counted=bool(counted))
+        _order_redemption_release(redemption)
     elif _order_expired(order, timezone.now()):
         _order_coupon_clear(order=order, source=EventSource.SYSTEM, note="Order expired")
 
@@ -244,53 +248,67 @@ def _coupon_event(*, order: Order, before, source: str, actor=None, note: str = 
 
 def _order_coupon_clear(*, order: Order, source: str, actor=None, note: str = "") -> None:
     redemption = redemption_active_for_order(order=order)
-    if redemption is not None:
-        counted = _coupons_lock([redemption.coupon_id])
-        _redemption_release(redemption, counted=bool(counted))
     before = _snapshot(order)
     order.coupon_code = ""
     order.coupon_discount = 0
     model_update(order, fields=_ORDER_COUPON_FIELDS)
     _coupon_event(order=order, before=before, source=source, actor=actor, note=note)
+    if redemption is not None:
+        _order_redemption_release(redemption)
+
+
+def _order_redemption_release(redemption: CouponRedemption) -> None:
+    """Release an order's redemption and give its use back to the coupon's count."""
+    counted = _coupons_lock([redemption.coupon_id])
+    if _redemption_release(redemption) and counted:
+        _coupon_uses_change(Counter({redemption.coupon_id: -1}))
 
 
 # --- Redemptions --------------------------------------------------------------------------
 
 
 def _coupons_lock(coupon_ids) -> set[int]:
-    """Lock the coupon rows an apply or release touches; returns the ids of those with a usage
-    limit (counted in times_used).
+    """Key-share lock the coupon rows an apply or release touches; returns the ids of those
+    with a usage limit (counted in times_used).
 
-    PostgreSQL, in two steps, each in id order (no waits in a cycle): first FOR KEY SHARE on
-    all of them, which concurrent orders share and which keeps a limit from being set meanwhile
-    (Coupon.save takes FOR UPDATE before it recounts); then FOR NO KEY UPDATE on those with a
-    limit, whose counter changes one order at a time. A coupon without a limit is never written,
-    so its orders do not wait for each other. (SQLite has no row locks; its writers take turns
-    for the whole transaction.)"""
+    On PostgreSQL, FOR KEY SHARE in id order: concurrent orders share it, and it keeps a limit
+    from being set or removed until they commit (Coupon.save takes FOR UPDATE before it
+    recounts), so what is counted stays as read here. The counters themselves are changed last
+    (_coupon_uses_change). SQLite has no row locks; its writers take turns for the whole
+    transaction."""
     ids = sorted(set(coupon_ids))
-    if connection.vendor == "postgresql":
-        table = connection.ops.quote_name(Coupon._meta.db_table)
-        with connection.cursor() as cursor:
+    table = connection.ops.quote_name(Coupon._meta.db_table)
+    lock = " FOR KEY SHARE" if connection.vendor == "postgresql" else ""
+    placeholders = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        # Every row is locked, those without a limit too: a limit set meanwhile would not
+        # count this order.
+        cursor.execute(
+            f"SELECT id, usage_limit FROM {table} WHERE id IN ({placeholders}) "  # noqa: S608
+            f"ORDER BY id{lock}",
+            ids,
+        )
+        return {pk for pk, limit in cursor.fetchall() if limit is not None}
+
+
+def _coupon_uses_change(uses: Counter) -> None:
+    """Change the counted coupons' times_used by `uses` (coupon id -> change), as the last
+    writes of the transaction: each conditional UPDATE locks its coupon row until the commit,
+    and orders applying that coupon wait for each other only that long. In id order, so two
+    orders swapping coupons never wait for each other in a cycle. A use is taken only while
+    one is left (the check constraint backs it); raises CouponError("exhausted") otherwise."""
+    table = connection.ops.quote_name(Coupon._meta.db_table)
+    with connection.cursor() as cursor:
+        for coupon_id, change in sorted(uses.items()):
+            if not change:
+                continue
             cursor.execute(
-                f"SELECT id, usage_limit FROM {table} WHERE id = ANY(%s::bigint[]) "  # noqa: S608
-                "ORDER BY id FOR KEY SHARE",
-                [ids],
+                f"UPDATE {table} SET times_used = times_used + %s "  # noqa: S608
+                "WHERE id = %s AND (%s < 0 OR times_used + %s <= usage_limit)",
+                [change, coupon_id, change, change],
             )
-            limited = [pk for pk, limit in cursor.fetchall() if limit is not None]
-    else:
-        limited = list(
-            Coupon.objects.filter(pk__in=ids, usage_limit__isnull=False).values_list(
-                "pk", flat=True
-            )
-        )
-    if limited:
-        list(
-            Coupon.objects.select_for_update(no_key=True)
-            .filter(pk__in=limited)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-    return set(limited)
+            if not cursor.rowcount:
+                raise CouponError("exhausted")
 
 
 def _customer_lock(*, coupon_id: int, phone: str) -> None:
@@ -320,15 +338,8 @@ def _pool_code_check(*, pool_code: PoolCode, phone: str, order: Order) -> None:
         raise CouponError("already_used")
 
 
-def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount, counted) -> None:
-    """Record the use; for a coupon with a usage limit (`counted`), first take one use of it
-    in one atomic step (a conditional UPDATE the check constraint backs)."""
-    if counted:
-        taken = Coupon.objects.filter(pk=coupon.pk, times_used__lt=F("usage_limit")).update(
-            times_used=F("times_used") + 1
-        )
-        if not taken:
-            raise CouponError("exhausted")
+def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount) -> None:
+    """Record the use (a counted coupon's times_used is changed by the caller, last)."""
     redemption = CouponRedemption(
         coupon=coupon, pool_code=pool_code, order=order, phone=phone, code=code, discount=discount
     )
@@ -343,17 +354,17 @@ def _redemption_reserve(*, coupon, pool_code, order, phone, code, discount, coun
         raise CouponError("already_used") from None
 
 
-def _redemption_release(redemption: CouponRedemption, *, counted: bool) -> None:
-    """reserved -> released, giving the use back exactly once (to times_used when the coupon
-    is `counted`: it has a usage limit; call with _coupons_lock held)."""
+def _redemption_release(redemption: CouponRedemption) -> bool:
+    """reserved -> released, exactly once: False when it was no longer reserved. The caller
+    gives the use back to a counted coupon's times_used."""
     redemption.status, redemption.released_at = RedemptionStatus.RELEASED, timezone.now()
-    released = model_update(
-        redemption,
-        fields=("status", "released_at"),
-        where={"status": RedemptionStatus.RESERVED},
+    return bool(
+        model_update(
+            redemption,
+            fields=("status", "released_at"),
+            where={"status": RedemptionStatus.RESERVED},
+        )
     )
-    if released and counted:
-        Coupon.objects.filter(pk=redemption.coupon_id).update(times_used=F("times_used") - 1)
 
 
 # --- Pools --------------------------------------------------------------------------------

@@ -105,6 +105,28 @@ def test_a_limit_set_while_30_orders_apply_the_coupon_counts_every_one(make_orde
     assert (coupon.usage_limit, coupon.times_used, coupon.live_uses()) == (THREADS,) * 3
 
 
+def test_30_orders_swapping_two_limited_coupons_both_ways_keep_both_counts_exact(make_order):
+    """Half the orders go from SWAPA to SWAPB, the other half the other way, all at once: each
+    releases a use of one counted coupon and takes one of the other, without a deadlock."""
+    first = CouponFactory(code="SWAPA", usage_limit=THREADS, per_customer_limit=1)
+    second = CouponFactory(code="SWAPB", usage_limit=THREADS, per_customer_limit=1)
+    orders = [make_order(customer_phone=f"+9198123450{n:02d}") for n in range(THREADS)]
+    swaps = []
+    for n, order in enumerate(orders):
+        held, wanted = ("SWAPA", "SWAPB") if n % 2 else ("SWAPB", "SWAPA")
+        apply(order, held, str(order.customer_phone))
+        swaps.append((order, wanted, str(order.customer_phone)))
+
+    results = run_together(apply, swaps)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert [r.coupon_code for r in results] == [wanted for _, wanted, _ in swaps], results
+    for coupon in (first, second):
+        coupon.refresh_from_db()
+        assert (coupon.times_used, coupon.live_uses()) == (THREADS // 2, THREADS // 2)
+    assert CouponRedemption.objects.filter(status="released").count() == THREADS
+
+
 def test_concurrent_pool_assignment_never_hands_out_a_code_twice(db):
     pool = CouponPoolFactory()
     for n in range(THREADS + 5):
