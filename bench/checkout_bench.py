@@ -54,7 +54,7 @@ def main():
     )
     parser.add_argument("--port", type=int, default=8400)
     # Without these, gunicorn runs as the product ships it: config/gunicorn.py (sync workers,
-    # one per core).
+    # one per core plus one).
     parser.add_argument("--workers", type=int, help="default: config/gunicorn.py's")
     parser.add_argument("--threads", type=int, default=1, help="gthread when above 1")
     parser.add_argument("--connections", type=int, default=32)
