@@ -270,7 +270,14 @@ class CouponRedemption(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["coupon", "phone", "status"], name="redemption_customer_idx"),
+            # A customer's live uses of a coupon (the per-customer limit), read on every
+            # get_coupons and apply: released redemptions, which pile up as customers switch
+            # coupons, are not in it.
+            models.Index(
+                fields=["coupon", "phone"],
+                condition=ACTIVE_REDEMPTION,
+                name="redemption_live_per_customer",
+            ),
         ]
 
     def __str__(self):
