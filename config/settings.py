@@ -134,6 +134,9 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
+        # kombu's default is "control" in the working directory: the web process and a worker
+        # started elsewhere would not share their exchange bindings.
+        "control_folder": str(VAR_DIR / "celery" / "control"),
         "store_processed": False,
     }
 

@@ -1,5 +1,8 @@
 """Tasks: chunked enqueueing, duplicate deliveries, deferral with a countdown, the sweep."""
 
+import os
+import subprocess
+import sys
 from unittest import mock
 
 import pytest
@@ -95,3 +98,33 @@ def test_redis_limiter_is_shared_between_limiters():
         wait = limiter.reserve()
         # The k-th caller, whichever limiter it uses, gets the slot k x 100 ms after the first.
         assert wait + (time.monotonic() - started) == pytest.approx(k * 0.1, abs=0.03)
+
+
+_DECLARE_THE_WORKERS_QUEUE = """
+import django, kombu
+django.setup()
+from config import celery_app
+with celery_app.connection_for_write() as connection:
+    kombu.Queue("celery", kombu.Exchange("celery"), routing_key="celery")(
+        connection.default_channel
+    ).declare()
+"""
+
+
+def test_the_embedded_broker_keeps_its_files_in_var_whatever_the_working_directory(tmp_path):
+    """The web process and a worker started from another directory share one broker."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    environment.update(DJANGO_DEBUG="true", PYTHONPATH=str(settings.BASE_DIR))
+    environment.pop("CELERY_BROKER_URL", None)
+    environment.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", _DECLARE_THE_WORKERS_QUEUE],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert (settings.BASE_DIR / "var" / "celery" / "control" / "celery.exchange").exists()
