@@ -21,10 +21,10 @@ PHONE = "+919000090000"
 # The order, its items, the coupons with this customer's uses (one statement).
 GET_COUPONS_QUERIES = 3
 # In one transaction (2 for its start and end): the order locked, its items, the code's coupon,
-# the order's redemption, the key-share lock on both coupons, the counter lock of a coupon with
-# a usage limit, the release, the customer's lock, the coupon re-read with the customer's uses,
-# the counter, the redemption, the order, its event; after the commit the answer's addresses.
-APPLY_COUPON_QUERIES = 16
+# the order's redemption, the key-share lock on both coupons, the release, the customer's lock,
+# the coupon re-read with the customer's uses, the redemption, the order, its event, and last
+# the counter of a coupon with a usage limit; after the commit the answer's addresses.
+APPLY_COUPON_QUERIES = 15
 
 
 @pytest.fixture
