@@ -11,9 +11,9 @@ the AES key, AES-GCM decryption of the request and encryption of the answer) as 
 
 apply_coupon: each request switches one of the bench orders (one customer each, --orders of
 them, taken in turn) between two coupons, so it writes every time (release one, reserve the
-other, order, event): apply_coupon with the demo's coupons, which have no limits (no coupon row
-lock, no counter), apply_coupon_limited with two that have a usage limit and a per-customer
-limit (one apply of a coupon at a time, re-counted under the locks).
+other, order, event): apply_coupon with the demo's coupons, which have no limits (no counter),
+apply_coupon_limited with two that have a usage limit and a per-customer limit (the customer's
+lock, and both counters changed last, one order at a time from that UPDATE to its commit).
 
 Prints, per scenario: requests/s, p50/p90/p99 latency, non-2xx answers, how many requests
 actually wrote (order events per request), and the CPU time gunicorn's processes spent per
@@ -44,7 +44,7 @@ TARGETS = {  # req/s, p99 ms (issue 5)
     "apply_coupon_limited": (300, 100),
 }
 # A coupon with a usage limit (high enough never to run out here) and a per-customer limit: its
-# applies take the coupon's counter lock one at a time and the customer's lock.
+# applies take the customer's lock, and change the coupon's counter one order at a time.
 LIMITED_COUPONS = ("BENCHCAP1", "BENCHCAP2")
 
 
