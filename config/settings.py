@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "phonenumber_field",
+    "common",
     "orders",
     "coupons",
     "messaging",

@@ -1,0 +1,1 @@
+"""Cross-app infrastructure that belongs to no single app (the lowest layer: imports no app)."""
