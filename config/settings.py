@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "coupons",
     "messaging",
     "checkout",
+    "config",  # the top layer: demo data and the commands that span every app
 ]
 
 MIDDLEWARE = [

@@ -8,8 +8,8 @@ from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from common.sql import model_columns, models_fetch
 from orders.money import order_totals
-from orders.sql import model_columns, models_fetch
 
 from .errors import CouponError
 from .models import (

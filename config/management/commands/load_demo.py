@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from orders.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_load
+from config.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_load
 
 
 class Command(BaseCommand):
