@@ -118,6 +118,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # Every API error as {"code", "message", "details"?} (common/api.py).
+    "EXCEPTION_HANDLER": "common.api.api_exception_handler",
 }
 
 # Celery: an embedded filesystem broker by default (nothing to install; a real

@@ -19,10 +19,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from common.errors import DomainError
 from coupons.models import Coupon
 from orders.models import EventSource, Order
 
-from .errors import MessagingError
 from .forms import CouponCodeForm, OrderDetailsForm, OrderStatusForm
 from .models import MessageKind
 from .services import (
@@ -157,7 +157,7 @@ def _send_flow(modeladmin, request, queryset, form_class, run, title, note=""):
                 result = run(form, dry_run=False)
                 return _sent(modeladmin, request, result)
             result = run(form, dry_run=True)
-        except MessagingError as exc:
+        except DomainError as exc:  # any refusal: shown above the form, nothing queued
             error = exc.message
     context = {
         **modeladmin.admin_site.each_context(request),

@@ -178,7 +178,7 @@ def _order_expired(order: Order, now: datetime) -> bool:
 def _order_check_open(order: Order) -> None:
     """Coupons change only on pending orders still within their expiry."""
     if order.status != OrderStatus.PENDING or _order_expired(order, timezone.now()):
-        raise CouponError("order_closed")
+        raise CouponError(code="order_closed")
 
 
 def _order_refresh(order: Order, locked: Order) -> Order:

@@ -30,7 +30,7 @@ def pool_code_assign(*, coupon: Coupon, phone) -> str:
     """The code to send this customer for `coupon`: for a coupon with a pool, the pool code this
     phone already holds, else the next free one, taken atomically (see _free_codes_lock; two
     concurrent sends never get the same code). A coupon without a pool: its own code.
-    Raises CouponError("pool_exhausted")."""
+    Raises CouponError(code="pool_exhausted")."""
     pool = CouponPool.objects.filter(coupon=coupon).first()
     if pool is None:
         return coupon.code
@@ -51,7 +51,7 @@ def pool_code_assign(*, coupon: Coupon, phone) -> str:
 
 def pool_codes_assign(*, coupon: Coupon, phones) -> dict[str, str]:
     """pool_code_assign for many customers at once (a campaign): {E.164 phone: code}, in a few
-    queries. All or nothing: raises CouponError("pool_exhausted") when the free codes do not
+    queries. All or nothing: raises CouponError(code="pool_exhausted") when the free codes do not
     cover the phones that hold none yet."""
     pool = CouponPool.objects.filter(coupon=coupon).first()
     wanted = list(dict.fromkeys(phone_to_e164(phone) for phone in phones))
@@ -100,7 +100,7 @@ def _free_codes_lock(*, pool: CouponPool, count: int) -> list[tuple[int, str]]:
     On PostgreSQL, FOR UPDATE SKIP LOCKED passes over codes that concurrent assignments are
     taking; when every free code left is locked, it waits for one (a plain FOR UPDATE, which
     re-checks that the code is still free once the other transaction ends). Raises
-    CouponError("pool_exhausted") when fewer than `count` codes are free."""
+    CouponError(code="pool_exhausted") when fewer than `count` codes are free."""
     free = PoolCode.objects.filter(pool=pool, phone__isnull=True).order_by("id")
     taken, taken_ids = [], set()
     while len(taken) < count:
@@ -114,11 +114,11 @@ def _free_codes_lock(*, pool: CouponPool, count: int) -> list[tuple[int, str]]:
             if left + len(taken) >= count:
                 continue  # codes were freed or added meanwhile
             if count == 1:
-                raise CouponError("pool_exhausted")
+                raise CouponError(code="pool_exhausted")
             raise CouponError(
-                "pool_exhausted",
                 f"The pool of {pool.coupon} has {len(taken) + left} free codes left; "
                 f"{count} are needed",
+                code="pool_exhausted",
             )
         taken += batch
         taken_ids.update(pk for pk, _ in batch)

@@ -54,7 +54,7 @@ def coupon_uses_change(uses: Counter) -> None:
     writes of the transaction: each conditional UPDATE locks its coupon row until the commit,
     and orders applying that coupon wait for each other only that long. In id order, so two
     orders swapping coupons never wait for each other in a cycle. A use is taken only while
-    one is left (the check constraint backs it); raises CouponError("exhausted") otherwise."""
+    one is left (the check constraint backs it); raises CouponError(code="exhausted") otherwise."""
     table = connection.ops.quote_name(Coupon._meta.db_table)
     with connection.cursor() as cursor:
         for coupon_id, change in sorted(uses.items()):
@@ -66,7 +66,7 @@ def coupon_uses_change(uses: Counter) -> None:
                 [change, coupon_id, change, change],
             )
             if not cursor.rowcount:
-                raise CouponError("exhausted")
+                raise CouponError(code="exhausted")
 
 
 def customer_lock(*, coupon_id: int, phone: str) -> None:
@@ -86,14 +86,14 @@ def customer_lock(*, coupon_id: int, phone: str) -> None:
 def pool_code_check(*, pool_code: PoolCode, phone: str, order: Order) -> None:
     """A pool code is the customer's own and single-use."""
     if pool_code.phone is None or str(pool_code.phone) != phone:
-        raise CouponError("not_for_you")
+        raise CouponError(code="not_for_you")
     taken = (
         CouponRedemption.objects.filter(ACTIVE_REDEMPTION, pool_code=pool_code)
         .exclude(order_id=order.pk)
         .exists()
     )
     if taken:
-        raise CouponError("already_used")
+        raise CouponError(code="already_used")
 
 
 def redemption_reserve(*, coupon, pool_code, order, phone, code, discount) -> None:
@@ -109,7 +109,7 @@ def redemption_reserve(*, coupon, pool_code, order, phone, code, discount) -> No
             model_insert(redemption)
     except IntegrityError:
         # Only a pool code redeemed at this very moment on another order gets here.
-        raise CouponError("already_used") from None
+        raise CouponError(code="already_used") from None
 
 
 def redemption_release(redemption: CouponRedemption) -> bool:
