@@ -176,8 +176,8 @@ def prepare_database(count):
     from django.core.management import call_command
 
     from checkout.models import ShippingRule
+    from config.demo import DEMO_REFERENCE_ID, demo_load
     from coupons.models import Coupon
-    from orders.demo import DEMO_REFERENCE_ID, demo_load
     from orders.models import Order, OrderAddress, OrderItem
 
     call_command("migrate", verbosity=0)
@@ -247,7 +247,7 @@ def exchange(sub_action, reference_id, phone, **given):
 def payloads(name, references):
     """Requests that change the order every time for the writing scenarios: two coupons (or two
     addresses) alternate on each order."""
-    from orders.demo import DEMO_ADDRESS
+    from config.demo import DEMO_ADDRESS
     from orders.models import Order
 
     phones = dict(

@@ -1,11 +1,12 @@
-from orders.errors import OrderError
+from common.errors import DomainError
 
 
-class CheckoutError(OrderError):
+class CheckoutError(DomainError):
     """A refusal the customer reads in WhatsApp (answered 427 with `error_msg`): `code` is stable
     for programs, `message` fit for the customer."""
 
     code = "checkout_refused"
+    default_message = "We could not process this request."
 
 
 class CheckoutRequestInvalid(CheckoutError):
@@ -13,3 +14,5 @@ class CheckoutRequestInvalid(CheckoutError):
     encrypted `error_msg` naming what was wrong)."""
 
     code = "invalid_request"
+    default_message = "The request is not a checkout request we understand."
+    http_status = 400

@@ -1,8 +1,9 @@
 """The checkout endpoint's business side: one decrypted request in, one answer out.
 
-Raises CheckoutError (answered 427, the customer reads `error_msg`) for refusals and
-CheckoutRequestInvalid (answered 400) for requests we do not understand. Our records are the
-truth: amounts are recomputed, never taken from the request.
+Raises a DomainError for refusals (CheckoutError, or the coupon engine's CouponError as it is:
+answered 427, the customer reads its message in `error_msg`) and CheckoutRequestInvalid
+(answered 400) for requests we do not understand; checkout/views.py turns them into
+answers. Our records are the truth: amounts are recomputed, never taken from the request.
 """
 
 import logging
@@ -197,35 +198,29 @@ def _coupon_code(exchange: Exchange) -> str:
         raise CheckoutRequestInvalid("data.input.coupon.code is missing.")
     if len(code) > MAX_COUPON_CODE_LENGTH or not _storable(code):
         # Cannot be one of our codes (and must not reach the database as it is).
-        raise CheckoutError(str(CouponError("not_found")), code="not_found")
+        raise CouponError(code="not_found")
     return code
 
 
 def _apply_coupon(*, exchange: Exchange) -> dict:
     code = _coupon_code(exchange)
-    try:
-        with transaction.atomic():
-            # Read once, locked (the order row before any coupon row: the engine's lock order).
-            order = _order_for_customer(exchange, for_update=True)
-            order = order_apply_coupon(
-                order=order,
-                code=code,
-                phone=exchange.phone,
-                source=EventSource.CHECKOUT,
-                order_locked=True,
-            )
-    except CouponError as error:
-        raise CheckoutError(str(error), code=error.code) from error
+    with transaction.atomic():
+        # Read once, locked (the order row before any coupon row: the engine's lock order).
+        order = _order_for_customer(exchange, for_update=True)
+        order = order_apply_coupon(
+            order=order,
+            code=code,
+            phone=exchange.phone,
+            source=EventSource.CHECKOUT,
+            order_locked=True,
+        )
     return _order_details(order, exchange)
 
 
 def _remove_coupon(*, exchange: Exchange) -> dict:
-    try:
-        with transaction.atomic():
-            order = _order_for_customer(exchange, for_update=True)
-            order = order_remove_coupon(order=order, source=EventSource.CHECKOUT, order_locked=True)
-    except CouponError as error:
-        raise CheckoutError(str(error), code=error.code) from error
+    with transaction.atomic():
+        order = _order_for_customer(exchange, for_update=True)
+        order = order_remove_coupon(order=order, source=EventSource.CHECKOUT, order_locked=True)
     return _order_details(order, exchange)
 
 

@@ -14,6 +14,8 @@ from django.http import HttpResponse
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.views import APIView
 
+from common.errors import DomainError
+
 from .crypto import (
     ENVELOPE_FIELDS,
     DecryptionError,
@@ -21,7 +23,7 @@ from .crypto import (
     response_encrypt,
     signature_valid,
 )
-from .errors import CheckoutError, CheckoutRequestInvalid
+from .errors import CheckoutRequestInvalid
 from .keys import NO_KEY_MESSAGE, checkout_private_key
 from .services import checkout_answer
 
@@ -92,13 +94,19 @@ class CheckoutEndpointView(APIView):
 
         try:
             answer, status = checkout_answer(payload=decrypted.payload), 200
-        except CheckoutRequestInvalid as error:
-            logger.warning("Checkout request not understood: %s", error.message)
-            answer, status = {"error_msg": error.message}, 400
-        except CheckoutError as error:
-            logger.info("Checkout request refused (%s): %s", error.code, error.message)
-            answer, status = {"error_msg": error.message}, 427
+        except DomainError as error:
+            answer, status = _refusal(error)
         return _plain(status, response_encrypt(answer, aes_key=decrypted.aes_key, iv=decrypted.iv))
+
+
+def _refusal(error: DomainError) -> tuple[dict, int]:
+    """The one place a refusal becomes the endpoint's answer: 400 for a request we do not
+    understand, 427 for any other refusal (the customer reads `error_msg` in WhatsApp)."""
+    if isinstance(error, CheckoutRequestInvalid):
+        logger.warning("Checkout request not understood: %s", error.message)
+        return {"error_msg": error.message}, 400
+    logger.info("Checkout request refused (%s): %s", error.code, error.message)
+    return {"error_msg": error.message}, 427
 
 
 def _envelope_problem(envelope) -> str:

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "coupons",
     "messaging",
     "checkout",
+    "config",  # the top layer: demo data and the commands that span every app
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    # Every API error as {"code", "message", "details"?} (common/api.py).
+    "EXCEPTION_HANDLER": "common.api.api_exception_handler",
 }
 
 # Celery: an embedded filesystem broker by default (nothing to install; a real

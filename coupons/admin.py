@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
-from messaging.admin_actions import SendMessagesPermissionMixin, send_coupon_code
+from common.admin import ReadOnlyModelAdmin
 from orders.money import format_rupees
 
 from .forms import CouponAdminForm, PoolGenerateForm, PoolImportForm
@@ -65,9 +65,10 @@ class CouponRedemptionInline(admin.TabularInline):
 
 
 @admin.register(Coupon)
-class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
+class CouponAdmin(admin.ModelAdmin):
     form = CouponAdminForm
-    actions = [send_coupon_code]
+    # The send action is contributed by messaging (messaging.admin_actions).
+    actions = []
     list_display = [
         "code",
         "description",
@@ -272,19 +273,10 @@ class CouponPoolAdmin(admin.ModelAdmin):
 
 
 @admin.register(PoolCode)
-class PoolCodeAdmin(admin.ModelAdmin):
+class PoolCodeAdmin(ReadOnlyModelAdmin):
     """Look up who holds which code; codes change only through the pool's actions."""
 
     list_display = ["code", "pool", "phone", "assigned_at"]
     list_filter = ["pool"]
     search_fields = ["code", "phone"]
     list_select_related = ["pool__coupon"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
+from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
 from orders.forms import RupeeField
 
 from .models import Coupon

@@ -45,20 +45,20 @@ def coupon_refusal(
     `other_uses`: everyone's reserved and final redemptions of it on other orders.
     """
     if not coupon.is_active:
-        return CouponError("inactive")
+        return CouponError(code="inactive")
     if coupon.valid_from and now < coupon.valid_from:
-        return CouponError("not_yet_valid")
+        return CouponError(code="not_yet_valid")
     if coupon.valid_until and now >= coupon.valid_until:
-        return CouponError("expired")
+        return CouponError(code="expired")
     if coupon.is_personal and not phone_listed:
-        return CouponError("not_for_you")
+        return CouponError(code="not_for_you")
     if coupon.per_customer_limit is not None and customer_uses >= coupon.per_customer_limit:
-        return CouponError("already_used")
+        return CouponError(code="already_used")
     if coupon.usage_limit is not None and other_uses >= coupon.usage_limit:
-        return CouponError("exhausted")
+        return CouponError(code="exhausted")
     if base < coupon.min_order_value:
         missing = format_rupees(coupon.min_order_value - base)
-        return CouponError("below_minimum", f"Add Rs {missing} more to use this code")
+        return CouponError(f"Add Rs {missing} more to use this code", code="below_minimum")
     if coupon_discount_compute(coupon=coupon, base=base) == 0:
-        return CouponError("no_discount")
+        return CouponError(code="no_discount")
     return None

@@ -8,8 +8,8 @@ from django.db.models import CharField, Count, Q
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from common.sql import model_columns, models_fetch
 from orders.money import order_totals
-from orders.sql import model_columns, models_fetch
 
 from .errors import CouponError
 from .models import (
@@ -49,7 +49,7 @@ def coupon_find_by_code(*, code: str) -> tuple[Coupon, PoolCode | None]:
     """The coupon a customer's code stands for, and the pool code when it is one.
 
     A coupon with a pool is only redeemable through its pool's codes, never its own code.
-    Raises CouponError("not_found")."""
+    Raises CouponError(code="not_found")."""
     code = normalize_code(code)
     if code:
         coupon = next(iter(models_fetch(Coupon, _COUPON_WITHOUT_POOL_SQL, [code])), None)
@@ -58,7 +58,7 @@ def coupon_find_by_code(*, code: str) -> tuple[Coupon, PoolCode | None]:
         pool_code = PoolCode.objects.select_related("pool__coupon").filter(code=code).first()
         if pool_code is not None:
             return pool_code.pool.coupon, pool_code
-    raise CouponError("not_found")
+    raise CouponError(code="not_found")
 
 
 # get_coupons runs each time a customer opens WhatsApp's coupon list and apply_coupon for each

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
-from orders.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyModelAdmin
 
 from .admin_actions import SendMessagesPermissionMixin
 from .models import MessageStatus, SendBatch, SentMessage

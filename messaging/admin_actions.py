@@ -1,13 +1,10 @@
 """Admin actions that send messages, for the Order and Coupon admins.
 
-Wire them into the model admins (the mixin supplies the permission check Django's
-`@admin.action(permissions=["send_messages"])` calls):
-
-    class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
-        actions = [send_order_details, send_order_status]
-
-    class CouponAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
-        actions = [send_coupon_code]
+Messaging contributes them to those admins (orders and coupons sit below messaging and do not
+know it): MessagingConfig.ready() calls admin_send_actions_contribute(), which adds the actions
+and the permission check Django's `@admin.action(permissions=["send_messages"])` calls to the
+model admins registered for Order and Coupon. Admins of messaging's own models take
+SendMessagesPermissionMixin.
 
 Each goes through an intermediate page (messaging/send_form.html): the form, a preview of the
 JSON for the first recipient and the refused orders / invalid numbers, computed by the real
@@ -22,9 +19,10 @@ from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from orders.models import EventSource
+from common.errors import DomainError
+from coupons.models import Coupon
+from orders.models import EventSource, Order
 
-from .errors import MessagingError
 from .forms import CouponCodeForm, OrderDetailsForm, OrderStatusForm
 from .models import MessageKind
 from .services import (
@@ -43,9 +41,13 @@ PREVIEW_ORDERS = 20
 PERMISSION = "messaging.send_messages"
 
 
+def send_messages_permitted(request) -> bool:
+    return request.user.has_perm(PERMISSION)
+
+
 class SendMessagesPermissionMixin:
     def has_send_messages_permission(self, request):
-        return request.user.has_perm(PERMISSION)
+        return send_messages_permitted(request)
 
 
 @admin.action(description="Send order details (checkout) message", permissions=["send_messages"])
@@ -155,7 +157,7 @@ def _send_flow(modeladmin, request, queryset, form_class, run, title, note=""):
                 result = run(form, dry_run=False)
                 return _sent(modeladmin, request, result)
             result = run(form, dry_run=True)
-        except MessagingError as exc:
+        except DomainError as exc:  # any refusal: shown above the form, nothing queued
             error = exc.message
     context = {
         **modeladmin.admin_site.each_context(request),
@@ -207,3 +209,18 @@ def _sent(modeladmin, request, result):
         messages.SUCCESS,
     )
     return HttpResponseRedirect(reverse("admin:messaging_sendbatch_change", args=[result.batch.pk]))
+
+
+def admin_send_actions_contribute(*, site=admin.site) -> None:
+    """Add the send actions to the Order and Coupon admins registered on `site` (run once the
+    admins are registered: MessagingConfig.ready(), after the admin's autodiscovery)."""
+    contributions = {
+        Order: [send_order_details, send_order_status],
+        Coupon: [send_coupon_code],
+    }
+    for model, actions in contributions.items():
+        model_admin = site._registry.get(model)
+        if model_admin is None:
+            continue
+        model_admin.actions = [*(model_admin.actions or ()), *actions]
+        model_admin.has_send_messages_permission = send_messages_permitted

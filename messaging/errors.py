@@ -1,8 +1,8 @@
-from orders.errors import OrderError
+from common.errors import DomainError
 
 
-class MessagingError(OrderError):
-    """A refused messaging operation: `code` is stable for programs, `message` fit for people
-    (the same shape as the other domain errors)."""
+class MessagingError(DomainError):
+    """A refused messaging operation: `code` is stable for programs, `message` fit for people."""
 
     code = "messaging_error"
+    default_message = "These messages cannot be sent."

@@ -1,7 +1,7 @@
 from django import forms
 from django.conf import settings
 
-from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
+from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
 
 from .payloads import DESCRIPTION_MAX_LENGTH, ORDER_STATUS_VALUES, REF_MAX_LENGTH, WA_SOURCES
 

@@ -2,11 +2,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
 
-from messaging.admin_actions import (
-    SendMessagesPermissionMixin,
-    send_order_details,
-    send_order_status,
-)
+from common.admin import ReadOnlyModelAdmin
 
 from .forms import OrderAdminForm, OrderItemAdminForm
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
@@ -64,9 +60,10 @@ class OrderReferenceInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
+class OrderAdmin(admin.ModelAdmin):
     form = OrderAdminForm
-    actions = [send_order_details, send_order_status]
+    # The send actions are contributed by messaging (messaging.admin_actions).
+    actions = []
     list_display = (
         "reference_id",
         "customer_name",
@@ -141,19 +138,6 @@ class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
         # The order and its items are one change: all saved, or nothing.
         with transaction.atomic():
             return super().changeform_view(request, object_id, form_url, extra_context)
-
-
-class ReadOnlyModelAdmin(admin.ModelAdmin):
-    """Records written only by the product's services: listed and viewed, never edited here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(OrderEvent)

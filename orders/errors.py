@@ -1,13 +1,8 @@
-class OrderError(Exception):
+from common.errors import DomainError
+
+
+class OrderError(DomainError):
     """A refused order operation: `code` is stable for programs, `message` fit for people."""
 
     code = "order_error"
-
-    def __init__(self, message: str, *, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-    def __str__(self):
-        return self.message
+    default_message = "This order cannot be changed this way."

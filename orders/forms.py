@@ -1,6 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from common.forms import as_validation_error
+
 from .errors import OrderError
 from .models import Order, OrderItem
 from .money import format_rupees, parse_rupees
@@ -74,7 +76,7 @@ class OrderAdminForm(forms.ModelForm):
             try:
                 order_status_check_move(current=self.instance.status, new=status)
             except OrderError as error:
-                raise ValidationError(error.message, code=error.code) from None
+                raise as_validation_error(error) from None
         return status
 
 

@@ -4,6 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+from common.models import AppendOnlyModel
+
 from .validators import (
     REFERENCE_ID_MAX_LENGTH,
     validate_address_phone,
@@ -227,25 +229,6 @@ class EventSource(models.TextChoices):
     COMMAND = "command", "Command"
     API = "api", "API"
     SYSTEM = "system", "System"
-
-
-class AppendOnlyModel(models.Model):
-    """Rows that are written once and never changed or deleted (histories, raw receipts)."""
-
-    append_only_label = "These records"
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args, **kwargs):
-        if self.pk is not None:
-            raise ValidationError(
-                f"{self.append_only_label} are append-only: they cannot be changed."
-            )
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise ValidationError(f"{self.append_only_label} are append-only: they cannot be deleted.")
 
 
 class OrderEvent(AppendOnlyModel):

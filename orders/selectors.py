@@ -1,7 +1,8 @@
 from django.db import connection
 
+from common.sql import model_columns, models_fetch
+
 from .models import Order, OrderAddress, OrderItem, OrderReference
-from .sql import model_columns, models_fetch
 
 # WhatsApp's checkout looks the order up on every request it sends: one plain SQL statement
 # finds it by either kind of reference (its own first). The ORM's two queries cost more CPU to

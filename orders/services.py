@@ -5,6 +5,8 @@ Every change of status, coupon, shipping address or shipping cost writes an Orde
 
 from django.db import IntegrityError, transaction
 
+from common.sql import model_insert
+
 from .errors import OrderError
 from .models import (
     FINAL_STATUSES,
@@ -14,7 +16,6 @@ from .models import (
     OrderStatus,
 )
 from .selectors import order_reference_latest
-from .sql import model_insert
 from .validators import REFERENCE_ID_MAX_LENGTH
 
 S = OrderStatus
@@ -29,12 +30,23 @@ ALLOWED_MOVES = {
 }
 
 
-def _coupon_settle(order: Order) -> None:
-    """Make the order's coupon redemption final or release it after a status change
-    (imported here because coupons.services imports this module)."""
-    from coupons.services import coupon_redemptions_sync_with_order
+# Called after every status change, inside its transaction and with the order row locked, as
+# hook(order=order): the apps above orders settle what depends on the status there (coupons
+# registers coupon_redemptions_sync_with_order in CouponsConfig.ready()). Orders imports none
+# of them.
+_STATUS_CHANGED_HOOKS: list = []
 
-    coupon_redemptions_sync_with_order(order=order)
+
+def order_status_hook_register(*, hook) -> None:
+    """Have `hook(order=order)` called after each status change (once, however often it is
+    registered). An error it raises rolls the status change back."""
+    if hook not in _STATUS_CHANGED_HOOKS:
+        _STATUS_CHANGED_HOOKS.append(hook)
+
+
+def _status_changed(order: Order) -> None:
+    for hook in _STATUS_CHANGED_HOOKS:
+        hook(order=order)
 
 
 def order_status_check_move(*, current: str, new: str) -> None:
@@ -77,7 +89,7 @@ def order_status_change(
         before = locked.status
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])
-        _coupon_settle(locked)
+        _status_changed(locked)
         order_event_record(
             order=locked,
             kind=OrderEvent.Kind.STATUS,
@@ -129,12 +141,12 @@ def order_save(*, order: Order, source: str, actor=None) -> Order:
         }
         if "status" in changes:
             order_status_check_move(current=stored.status, new=order.status)
-        # The coupon snapshot belongs to coupons.services: keep what is stored, not what this
+        # The coupon snapshot belongs to the coupons app: keep what is stored, not what this
         # instance held when it was loaded (a coupon may have been applied since).
         order.coupon_code, order.coupon_discount = stored.coupon_code, stored.coupon_discount
         order.save()
         if "status" in changes:
-            _coupon_settle(order)
+            _status_changed(order)
         for field, (before, after) in changes.items():
             if field == "selected_address_id":
                 before = _address_label(stored.selected_address)

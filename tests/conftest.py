@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def demo(db):
     """The reference's sample order and coupons, loaded by the real load_demo service."""
-    from orders.demo import DEMO_REFERENCE_ID, demo_load
+    from config.demo import DEMO_REFERENCE_ID, demo_load
     from orders.models import Order
 
     demo_load()

@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from orders.models import AppendOnlyModel
+from common.models import AppendOnlyModel
 
 
 class CallbackReceipt(AppendOnlyModel):

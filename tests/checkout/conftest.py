@@ -12,7 +12,7 @@ from django.test import override_settings
 
 from checkout.crypto import DecryptionError, request_encrypt, response_decrypt, signature_compute
 from checkout.keys import private_key_configure
-from orders.demo import DEMO_REFERENCE_ID
+from config.demo import DEMO_REFERENCE_ID
 from orders.models import Order, OrderAddress, OrderEvent
 from tests.orders.test_serializer import REFERENCE_ORDER_DETAILS
 

@@ -9,8 +9,8 @@ from django.db import connection
 from django.test import Client
 from hypothesis import given
 
+from config.demo import DEMO_ADDRESS
 from coupons.models import Coupon
-from orders.demo import DEMO_ADDRESS
 from orders.models import Order, OrderEvent, OrderStatus
 from orders.services import order_status_change
 from tests.checkout.conftest import (

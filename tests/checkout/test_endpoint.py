@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from checkout.crypto import request_encrypt, signature_compute
 from checkout.views import MAX_BODY_BYTES
-from orders.demo import DEMO_ADDRESS
+from config.demo import DEMO_ADDRESS
 from orders.models import Order, OrderStatus
 from orders.services import order_status_change
 from tests.checkout.conftest import APP_SECRET, OLD_APP_SECRET, db_snapshot, exchange_request

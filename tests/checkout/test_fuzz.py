@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from checkout.crypto import request_encrypt
-from orders.demo import DEMO_ADDRESS
+from config.demo import DEMO_ADDRESS
 from tests.checkout.conftest import db_snapshot, exchange_request
 from tests.checkout.strategies import FUZZ, check_answer, json_values, mutated
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from checkout.models import ShippingRule
 from checkout.selectors import shipping_rule_for_pincode
-from orders.demo import DEMO_ADDRESS
+from config.demo import DEMO_ADDRESS
 from orders.models import EventSource, OrderAddress, OrderEvent
 from tests.checkout.conftest import db_snapshot, exchange_request
 
@@ -184,7 +184,7 @@ def test_only_one_default_rule(db):
 
 
 def test_demo_load_adds_the_rule_once(demo):
-    from orders.demo import demo_load
+    from config.demo import demo_load
 
     demo_load()
     assert list(ShippingRule.objects.values_list("pincode_prefix", "cost")) == [("400051", 40000)]

@@ -5,7 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES
+from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES
 from coupons.models import PoolCode
 from tests.bad_input import changed_models, stored_rows
 from tests.factories import CouponPoolFactory, PoolCodeFactory

@@ -57,7 +57,7 @@ def test_generated_codes_never_repeat_an_existing_pool_or_coupon_code(pool, monk
     PoolCodeFactory(code="AAAA")
     CouponFactory(code="BBBB")
     draws = iter([["AAAA", "BBBB"], ["CCCC", "CCCC"], ["BBBB"], ["DDDD"]])
-    monkeypatch.setattr("coupons.services._random_codes", lambda **kwargs: next(draws))
+    monkeypatch.setattr("coupons.services.pools._random_codes", lambda **kwargs: next(draws))
 
     pool_codes_generate(pool=pool, count=2, length=4)
 

@@ -14,11 +14,11 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from config.demo import demo_load
 from coupons.models import Coupon, CouponPool
 from coupons.services import pool_codes_generate
 from messaging.models import SendBatch, SentMessage
 from messaging.sandbox import KaleyraSandbox, SandboxConfig
-from orders.demo import demo_load
 from orders.models import Order
 from tests.checkout.conftest import FIXTURES, checkout_key, private_key  # noqa: F401 - fixtures
 from tests.stack import Worker, wait_until

@@ -5,7 +5,7 @@ wrong, and nothing stored: no batch, no message, no order event, no pool code gi
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from config.forms import CSV_MAX_BYTES, CSV_MAX_LINES
+from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES
 from messaging.payloads import DESCRIPTION_MAX_LENGTH, REF_MAX_LENGTH
 from tests.bad_input import changed_models, stored_rows
 from tests.factories import CouponFactory

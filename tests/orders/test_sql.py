@@ -1,4 +1,4 @@
-"""Plain-SQL reads and writes (orders.sql) give what the ORM gives: the same instances, the same
+"""Plain-SQL reads and writes (common.sql) give what the ORM gives: the same instances, the same
 stored rows, the same database errors."""
 
 import datetime
@@ -6,9 +6,9 @@ import datetime
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from common.sql import model_columns, model_insert, model_update, models_fetch
 from coupons.models import Coupon, CouponRedemption, RedemptionStatus
 from orders.models import EventSource, Order, OrderEvent
-from orders.sql import model_columns, model_insert, model_update, models_fetch
 from tests.factories import CouponFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from common.commands import DomainCommand
 from coupons.services import coupon_reservations_release_expired
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Release the coupons held by pending orders past their expiry, so they stop counting "
         "against the coupons' limits. Run it every few minutes (cron or a scheduler)."

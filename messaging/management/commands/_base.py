@@ -1,12 +1,10 @@
 """What the send commands share: options, errors, and printing what was queued and refused."""
 
-from django.core.management.base import BaseCommand, CommandError
-
-from messaging.errors import MessagingError
+from common.commands import DomainCommand
 from orders.selectors import order_get_by_reference
 
 
-class SendCommand(BaseCommand):
+class SendCommand(DomainCommand):
     def add_arguments(self, parser):
         parser.add_argument("--template", default="", help="Template name (default: settings).")
         parser.add_argument("--language", default="", help="Template language (default: en_US).")
@@ -20,10 +18,7 @@ class SendCommand(BaseCommand):
 
     def handle(self, *args, **options):
         missing = []
-        try:
-            result = self.send(options, missing)
-        except MessagingError as exc:
-            raise CommandError(exc.message) from exc
+        result = self.send(options, missing)  # a refusal: DomainCommand's CommandError
         if result.batch is not None:
             self.stdout.write(
                 f"Queued {len(result.messages)} message(s) in batch #{result.batch.pk} "

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from common.commands import DomainCommand
 from messaging.callbacks.services import SWEEP_BATCH, callback_events_sweep
 
 
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = (
         "Apply Kaleyra callback events that were stored but not processed, and match waiting "
         "ones whose message id is now known. Safe to run any time (e.g. every few minutes)."

@@ -11,7 +11,7 @@ from checkout.crypto import (
     response_decrypt,
     signature_compute,
 )
-from orders.demo import DEMO_ADDRESS
+from config.demo import DEMO_ADDRESS
 from orders.selectors import order_get_by_reference
 from orders.serializers import order_details_build
 

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
+from common.commands import DomainCommand
+from config.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_load
 
-from orders.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, demo_load
 
-
-class Command(BaseCommand):
+class Command(DomainCommand):
     help = "Create the demo data (the reference's sample order and coupons); safe to run again."
 
     def handle(self, *args, **options):

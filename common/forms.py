@@ -6,6 +6,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.template.defaultfilters import filesizeformat
 
+from .errors import DomainError
+
 CSV_MAX_BYTES = 5 * 1024 * 1024
 CSV_MAX_LINES = 100_000
 NOT_UTF8 = "The file is not UTF-8 text (save it as CSV UTF-8)."
@@ -45,3 +47,9 @@ class CsvFileField(forms.FileField):
                 code="too_many_lines",
             )
         return io.StringIO(text)
+
+
+def as_validation_error(error: DomainError) -> ValidationError:
+    """The admin's edge: a refusal (DomainError) as the form error an admin page shows, its
+    message as it is and its code kept."""
+    return ValidationError(error.message, code=error.code)
