@@ -10,15 +10,14 @@ is rolled back: the admin's preview shows exactly what would be sent, refusals i
 import csv
 import io
 import json
-import re
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
-import phonenumbers
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from common.phones import phone_e164
 from coupons.errors import CouponError
 from coupons.models import CouponPool
 from coupons.services import pool_code_assign, pool_codes_assign
@@ -271,7 +270,7 @@ def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
     phones, refused, seen = [], [], set()
     for raw in recipients:
         raw = str(raw).strip()
-        phone = phone_normalize(raw)
+        phone = phone_e164(raw)
         if phone is None:
             refused.append(Refusal(raw, "invalid_phone", f"'{raw}' is not a valid phone number."))
         elif phone in seen:
@@ -280,27 +279,6 @@ def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
             seen.add(phone)
             phones.append(phone)
     return phones, refused
-
-
-_INDIAN_DIGITS = re.compile(r"(?:\+91)?([1-9][0-9]{9})")
-
-
-def phone_normalize(raw: str) -> str | None:
-    """The E.164 form of a valid number, else None. The usual shapes (+91 and ten digits, or the
-    ten digits alone) skip phonenumbers' parser, which costs more than the whole rest of a
-    10,000-number campaign, and go straight to its validity check."""
-    match = _INDIAN_DIGITS.fullmatch(raw)
-    if match and settings.PHONENUMBER_DEFAULT_REGION == "IN":
-        number = phonenumbers.PhoneNumber(country_code=91, national_number=int(match[1]))
-        valid = phonenumbers.is_valid_number_for_region(number, "IN")
-        return f"+91{match[1]}" if valid else None
-    try:
-        number = phonenumbers.parse(raw, settings.PHONENUMBER_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _order_phone(order) -> str:

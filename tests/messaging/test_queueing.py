@@ -137,7 +137,7 @@ def test_phone_fast_path_agrees_with_phonenumbers():
 
     import phonenumbers
 
-    from messaging.services.queueing import phone_normalize
+    from common.phones import phone_e164 as phone_normalize
 
     def reference(raw):
         try:
