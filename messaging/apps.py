@@ -6,4 +6,5 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import tasks  # noqa: F401  (registers the services' publishers)
         from .callbacks import checks  # noqa: F401  (registers the start-up check)

@@ -14,6 +14,12 @@ from .callbacks.services import callback_events_sweep
 from .models import MessageStatus, SentMessage
 from .services import messages_send, messages_sweep
 from .services import orders_batch_prepare as prepare
+from .services.publishing import (
+    BATCH_DISPATCH,
+    BATCH_PREPARE,
+    MESSAGES_ENQUEUE,
+    publisher_register,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,3 +91,10 @@ def _sweep_on_worker_start(sender=None, **kwargs):
 def callbacks_sweep_task() -> int:
     """Scheduled (CELERY_BEAT_SCHEDULE): callback events stored but not yet applied."""
     return callback_events_sweep()
+
+
+# The services publish through these (messaging.services.publishing): looked up at call time,
+# so a test that patches a task's delay sees the call.
+publisher_register(name=BATCH_DISPATCH, publish=lambda *args: batch_dispatch.delay(*args))
+publisher_register(name=BATCH_PREPARE, publish=lambda *args: orders_batch_prepare.delay(*args))
+publisher_register(name=MESSAGES_ENQUEUE, publish=lambda ids: messages_enqueue(ids))

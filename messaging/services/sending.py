@@ -45,6 +45,7 @@ from ..callbacks.services import callback_events_match, callback_events_match_un
 from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
+from .publishing import MESSAGES_ENQUEUE, publish
 
 S = MessageStatus
 # Outcome codes meaning "the request went out, the answer was lost".
@@ -408,9 +409,7 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
             ),
         )
         if ids:
-            from ..tasks import messages_enqueue
-
-            transaction.on_commit(lambda: messages_enqueue(ids), robust=True)
+            transaction.on_commit(lambda: publish(MESSAGES_ENQUEUE, ids), robust=True)
     return {
         "retried": retried,
         "needs_confirmation": 0 if confirmed else risky_count,
