@@ -143,6 +143,7 @@ def order_status_send(
     order_status_check(status=status, description=description)
     spec = batch_spec(kind=MessageKind.ORDER_STATUS, detail=status, batch=batch, **options)
     with batch_transaction(dry_run=dry_run):
+        orders = list(orders)
         drafts, refused = drafts_build(
             spec=spec,
             targets=_order_targets(orders),
@@ -158,6 +159,8 @@ def order_status_send(
                 refused.append(Refusal(draft.order.reference_id, exc.code, exc.message))
                 continue
             moved.append(draft)
+        position = {order.reference_id: index for index, order in enumerate(orders)}
+        refused.sort(key=lambda refusal: position[refusal.target])  # as the operator listed them
         return batch_write(
             spec=spec, drafts=moved, refused=refused, user=user, dry_run=dry_run, batch=batch
         )
