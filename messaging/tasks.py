@@ -71,12 +71,13 @@ def send_messages(self, message_ids: list[int]) -> dict:
 @shared_task
 def messages_sweep_task() -> dict:
     result = messages_sweep()
-    if result["worker_lost"] or result["returned_to_queue"] or result["unknown_resent"]:
+    returned = result.get("returned_to_queue", 0)
+    if result["worker_lost"] or returned or result["unknown_resent"]:
         logger.warning(
             "Sweep: %s message(s) left in sending by a lost worker marked unknown (their "
             "request had gone out), %s sent again (it had not); %s unknown message(s) resent.",
             result["worker_lost"],
-            result["returned_to_queue"],
+            returned,
             result["unknown_resent"],
         )
     messages_enqueue(result["requeue"])
