@@ -4,9 +4,10 @@ A callback carries up to three ids (its top-level message_id, extra_info.message
 id of statuses[]) and our ref/ref1/ref2 with the recipient. It is about the message holding any of
 those ids as its provider id (or as the first attempt's id of a message sent again). Failing
 that, when the send's answer was lost, about the one message with the same recipient and refs
-whose id we do not have: the callback then gives it (an "unknown" message becomes accepted; a
-message sent again while unknown keeps the resend's id and takes this one as its first
-attempt's). Recipients are compared in E.164 (common.phones), whatever spelling the callback used.
+whose id we do not have: the callback then gives it (an "unknown" message, or one queued to be
+sent again, becomes accepted; a message already sent again while unknown keeps the resend's id
+and takes this one as its first attempt's). Recipients are compared in E.164 (common.phones),
+whatever spelling the callback used.
 
 - callback first, message later: `message_for_callback` (callbacks code, when an event comes in);
 - message first, callback earlier: `events_waiting_for_ids` (the sending code stored ids) and
@@ -57,11 +58,18 @@ def refs_key(*, recipient, ref, ref1, ref2) -> tuple | None:
     return (phone, ref or "", ref1 or "", ref2 or "")
 
 
-# Messages a callback matched by refs may give its id to: their send's answer was lost, or they
-# were sent again while unknown and the first attempt's id is still to learn.
-_ID_MISSING = Q(status=S.UNKNOWN, provider_message_id__isnull=True) | Q(
-    possible_duplicate=True, first_provider_message_id__isnull=True
+# Messages a callback matched by refs may give its id to: their send's answer was lost (unknown,
+# or queued to be sent again: the callback then spares the resend), or they were sent again while
+# unknown and the first attempt's id is still to learn. Never one being sent this very moment.
+_WITHOUT_ID = Q(provider_message_id__isnull=True) & (
+    Q(status=S.UNKNOWN) | Q(status=S.QUEUED, possible_duplicate=True)
 )
+_FIRST_ID_MISSING = Q(
+    possible_duplicate=True,
+    first_provider_message_id__isnull=True,
+    provider_message_id__isnull=False,
+)
+_ID_MISSING = _WITHOUT_ID | _FIRST_ID_MISSING
 
 
 def message_for_callback(
@@ -88,13 +96,13 @@ def message_for_callback(
     candidates = list(
         SentMessage.objects.filter(_ID_MISSING, recipient=phone, ref=ref, ref1=ref1, ref2=ref2)
         .order_by("pk")
-        .values_list("pk", "status", "provider_message_id")[:2]
+        .values_list("pk", "provider_message_id")[:2]
     )
     if len(candidates) != 1:
         return None
-    pk, status, provider_message_id = candidates[0]
-    if status == S.UNKNOWN and provider_message_id is None:
-        matched = SentMessage.objects.filter(_ID_MISSING & Q(status=S.UNKNOWN), pk=pk)
+    pk, provider_message_id = candidates[0]
+    if provider_message_id is None:
+        matched = SentMessage.objects.filter(_WITHOUT_ID, pk=pk)
         changes = {
             "status": S.ACCEPTED,
             "provider_message_id": ids[0],
@@ -103,7 +111,7 @@ def message_for_callback(
             "error_message": "",
         }
     else:  # sent again: the resend keeps its id, this callback is about the first attempt
-        matched = SentMessage.objects.filter(pk=pk, first_provider_message_id__isnull=True)
+        matched = SentMessage.objects.filter(_FIRST_ID_MISSING, pk=pk)
         changes = {"first_provider_message_id": ids[0]}
     try:
         with transaction.atomic():

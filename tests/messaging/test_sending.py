@@ -422,3 +422,32 @@ def _receipt():
     from messaging.callbacks.models import CallbackReceipt
 
     return CallbackReceipt.objects.create(content_type="application/json", body="{}")
+
+
+@responses.activate
+def test_callback_for_an_unknown_message_queued_to_be_resent_spares_the_resend(kaleyra):
+    """The sweep queued an unknown message to be sent again (KALEYRA_UNKNOWN_RESEND_AFTER), then
+    the callback of its first attempt arrives: it takes that id and is not sent twice."""
+    from messaging.callbacks.models import CallbackEvent
+    from messaging.callbacks.services import callback_event_apply
+
+    old = timezone.now() - timedelta(minutes=10)
+    message = SentMessageFactory(status="unknown", error_code="read_timeout", claimed_at=old)
+    kaleyra.KALEYRA_UNKNOWN_RESEND_AFTER = 60
+    assert messages_sweep()["unknown_resent"] == 1
+    event = CallbackEvent.objects.create(
+        receipt=_receipt(),
+        event_hash="late-first-attempt",
+        top_message_id="FIRST",
+        status="sent",
+        recipient=str(message.recipient).removeprefix("+"),
+        ref=message.ref,
+        ref1=message.ref1,
+        ref2=message.ref2,
+        occurred_at=timezone.now(),
+    )
+    assert callback_event_apply(event_id=event.pk).message_id == message.pk
+    assert messages_send(message_ids=[message.pk]).skipped == 1
+    assert len(responses.calls) == 0
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", "FIRST")
