@@ -371,7 +371,6 @@ def test_resending_an_unknown_message_flags_it_and_keeps_the_first_attempts_id(
     """An operator resends an unknown message; the resend is accepted; a callback about the
     first attempt comes later. Before: the message looked plainly accepted and the first
     attempt's callback matched nothing."""
-    from messaging.callbacks.models import CallbackEvent
     from messaging.callbacks.services import callback_event_apply
 
     message = SentMessageFactory(status="unknown", error_code="read_timeout", attempts=1)
@@ -383,17 +382,7 @@ def test_resending_an_unknown_message_flags_it_and_keeps_the_first_attempts_id(
     assert (message.status, message.provider_message_id) == ("accepted", "SECOND")
     assert message.possible_duplicate is True
 
-    event = CallbackEvent.objects.create(
-        receipt=_receipt(),
-        event_hash="first-attempt",
-        top_message_id="FIRST",
-        status="delivered",
-        recipient=str(message.recipient).removeprefix("+"),
-        ref=message.ref,
-        ref1=message.ref1,
-        ref2=message.ref2,
-        occurred_at=timezone.now(),
-    )
+    event = _first_attempt_callback(message, status="delivered")
     assert callback_event_apply(event_id=event.pk).message_id == message.pk
     message.refresh_from_db()
     assert (message.provider_message_id, message.first_provider_message_id) == ("SECOND", "FIRST")
@@ -418,34 +407,34 @@ def test_unknown_messages_resent_by_the_sweep_are_flagged(kaleyra):
     assert (message.status, message.possible_duplicate) == ("queued", True)
 
 
-def _receipt():
-    from messaging.callbacks.models import CallbackReceipt
+def _first_attempt_callback(message, *, status):
+    """A stored callback about the message's first attempt (id FIRST), found by its refs."""
+    from messaging.callbacks.models import CallbackEvent, CallbackReceipt
 
-    return CallbackReceipt.objects.create(content_type="application/json", body="{}")
-
-
-@responses.activate
-def test_callback_for_an_unknown_message_queued_to_be_resent_spares_the_resend(kaleyra):
-    """The sweep queued an unknown message to be sent again (KALEYRA_UNKNOWN_RESEND_AFTER), then
-    the callback of its first attempt arrives: it takes that id and is not sent twice."""
-    from messaging.callbacks.models import CallbackEvent
-    from messaging.callbacks.services import callback_event_apply
-
-    old = timezone.now() - timedelta(minutes=10)
-    message = SentMessageFactory(status="unknown", error_code="read_timeout", claimed_at=old)
-    kaleyra.KALEYRA_UNKNOWN_RESEND_AFTER = 60
-    assert messages_sweep()["unknown_resent"] == 1
-    event = CallbackEvent.objects.create(
-        receipt=_receipt(),
-        event_hash="late-first-attempt",
+    return CallbackEvent.objects.create(
+        receipt=CallbackReceipt.objects.create(content_type="application/json", body="{}"),
+        event_hash=f"first-attempt-{message.pk}",
         top_message_id="FIRST",
-        status="sent",
+        status=status,
         recipient=str(message.recipient).removeprefix("+"),
         ref=message.ref,
         ref1=message.ref1,
         ref2=message.ref2,
         occurred_at=timezone.now(),
     )
+
+
+@responses.activate
+def test_callback_for_an_unknown_message_queued_to_be_resent_spares_the_resend(kaleyra):
+    """The sweep queued an unknown message to be sent again (KALEYRA_UNKNOWN_RESEND_AFTER), then
+    the callback of its first attempt arrives: it takes that id and is not sent twice."""
+    from messaging.callbacks.services import callback_event_apply
+
+    old = timezone.now() - timedelta(minutes=10)
+    message = SentMessageFactory(status="unknown", error_code="read_timeout", claimed_at=old)
+    kaleyra.KALEYRA_UNKNOWN_RESEND_AFTER = 60
+    assert messages_sweep()["unknown_resent"] == 1
+    event = _first_attempt_callback(message, status="sent")
     assert callback_event_apply(event_id=event.pk).message_id == message.pk
     assert messages_send(message_ids=[message.pk]).skipped == 1
     assert len(responses.calls) == 0
