@@ -105,13 +105,21 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "status",
         "ref",
         "provider_message_id",
+        "possible_duplicate",
         "attempts",
         "error_code",
         "created_at",
         "batch",
     )
-    list_filter = ("kind", "status", "batch", "created_at")
-    search_fields = ("recipient", "ref", "ref1", "ref2", "provider_message_id")
+    list_filter = ("kind", "status", "possible_duplicate", "batch", "created_at")
+    search_fields = (
+        "recipient",
+        "ref",
+        "ref1",
+        "ref2",
+        "provider_message_id",
+        "first_provider_message_id",
+    )
     list_select_related = ("batch",)
     date_hierarchy = "created_at"
     actions = ["retry_failed"]
@@ -123,6 +131,8 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "coupon",
         "status",
         "provider_message_id",
+        "possible_duplicate",
+        "first_provider_message_id",
         "error",
         "attempts",
         "template_name",
@@ -135,6 +145,7 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "created_at",
         "next_attempt_at",
         "claimed_at",
+        "requested_at",
         "accepted_at",
         "sent_at",
         "delivered_at",

@@ -6,6 +6,7 @@ class MessagingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import tasks  # noqa: F401  (registers the services' publishers)
         from .admin_actions import admin_send_actions_contribute
         from .callbacks import checks  # noqa: F401  (registers the start-up check)
 

@@ -3,7 +3,9 @@ from django.conf import settings
 
 from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
 
+from .models import MessageKind
 from .payloads import DESCRIPTION_MAX_LENGTH, ORDER_STATUS_VALUES, REF_MAX_LENGTH, WA_SOURCES
+from .services.pipeline import template_default
 
 
 class _SendForm(forms.Form):
@@ -19,11 +21,11 @@ class _SendForm(forms.Form):
         choices=[(value, value) for value in sorted(WA_SOURCES)], required=False, label="wa_source"
     )
 
-    default_template = ""
+    kind = ""  # a MessageKind: its default template (one table, messaging.services.pipeline)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["template_name"].initial = getattr(settings, self.default_template)
+        self.fields["template_name"].initial = template_default(self.kind)
         self.fields["language"].initial = settings.KALEYRA_TEMPLATE_LANGUAGE
         self.fields["wa_source"].initial = settings.KALEYRA_WA_SOURCE
         self.fields["ref"].help_text = "Empty: " + self.ref_default
@@ -45,7 +47,7 @@ class _SendForm(forms.Form):
 
 class OrderDetailsForm(_SendForm):
     field_order = ["template_name", "language", "header_image_url"]
-    default_template = "KALEYRA_ORDER_DETAILS_TEMPLATE"
+    kind = MessageKind.ORDER_DETAILS
     ref_default = "the order's reference for this message."
     header_image_url = forms.URLField(
         max_length=1024,
@@ -64,7 +66,7 @@ class OrderDetailsForm(_SendForm):
 
 class OrderStatusForm(_SendForm):
     field_order = ["status", "description", "template_name", "language"]
-    default_template = "KALEYRA_ORDER_STATUS_TEMPLATE"
+    kind = MessageKind.ORDER_STATUS
     ref_default = "the order's reference."
     status = forms.ChoiceField(choices=[(s.value, s.label) for s in ORDER_STATUS_VALUES])
     description = forms.CharField(
@@ -85,7 +87,7 @@ class OrderStatusForm(_SendForm):
 
 class CouponCodeForm(_SendForm):
     field_order = ["recipients", "recipients_file", "template_name", "language"]
-    default_template = "KALEYRA_COUPON_TEMPLATE"
+    kind = MessageKind.COUPON_CODE
     ref_default = "the coupon code sent."
     recipients = forms.CharField(
         required=False,

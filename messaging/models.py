@@ -93,6 +93,28 @@ class SentMessage(models.Model):
     claimed_at = models.DateTimeField(
         null=True, blank=True, help_text="When a worker last took the message for sending."
     )
+    # Written just before each Kaleyra call (cleared by the claim): a worker that dies leaves
+    # "sending" rows, and only those with a request on its way become "unknown"; the others go
+    # back to the queue (messages_sweep).
+    requested_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current attempt's request went out to Kaleyra."
+    )
+    # An "unknown" message sent again (an operator's confirmed retry or
+    # KALEYRA_UNKNOWN_RESEND_AFTER) may reach the customer twice; a callback about the first
+    # attempt later gives its id here (messaging.matching), the resend's stays the message's id.
+    possible_duplicate = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Sent again while its first attempt's outcome was unknown: the customer may "
+        "have it twice.",
+    )
+    first_provider_message_id = models.CharField(
+        max_length=128,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="Kaleyra's id for the first attempt of a message sent again while unknown.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     accepted_at = models.DateTimeField(null=True, blank=True)

@@ -14,6 +14,12 @@ from .callbacks.services import callback_events_sweep
 from .models import MessageStatus, SentMessage
 from .services import messages_send, messages_sweep
 from .services import orders_batch_prepare as prepare
+from .services.publishing import (
+    BATCH_DISPATCH,
+    BATCH_PREPARE,
+    MESSAGES_ENQUEUE,
+    publisher_register,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +71,13 @@ def send_messages(self, message_ids: list[int]) -> dict:
 @shared_task
 def messages_sweep_task() -> dict:
     result = messages_sweep()
-    if result["worker_lost"] or result["unknown_resent"]:
+    returned = result.get("returned_to_queue", 0)
+    if result["worker_lost"] or returned or result["unknown_resent"]:
         logger.warning(
-            "Sweep: %s message(s) left in sending by a lost worker marked unknown; "
-            "%s unknown message(s) resent.",
+            "Sweep: %s message(s) left in sending by a lost worker marked unknown (their "
+            "request had gone out), %s sent again (it had not); %s unknown message(s) resent.",
             result["worker_lost"],
+            returned,
             result["unknown_resent"],
         )
     messages_enqueue(result["requeue"])
@@ -85,3 +93,10 @@ def _sweep_on_worker_start(sender=None, **kwargs):
 def callbacks_sweep_task() -> int:
     """Scheduled (CELERY_BEAT_SCHEDULE): callback events stored but not yet applied."""
     return callback_events_sweep()
+
+
+# The services publish through these (messaging.services.publishing): looked up at call time,
+# so a test that patches a task's delay sees the call.
+publisher_register(name=BATCH_DISPATCH, publish=lambda *args: batch_dispatch.delay(*args))
+publisher_register(name=BATCH_PREPARE, publish=lambda *args: orders_batch_prepare.delay(*args))
+publisher_register(name=MESSAGES_ENQUEUE, publish=lambda ids: messages_enqueue(ids))

@@ -11,10 +11,16 @@ import logging
 from collections.abc import Iterable
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from messaging.models import MessageStatus, SentMessage
+from messaging.matching import (
+    events_waiting_for_ids,
+    events_waiting_for_messages,
+    events_with_ids,
+    message_for_callback,
+)
+from messaging.models import SentMessage
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
@@ -98,43 +104,16 @@ def callback_events_match(*, provider_message_ids: Iterable[str]) -> int:
     """Apply the callbacks that arrived before the send's answer gave us these message ids.
     The sending code calls it right after it stores `provider_message_id` (one id or a whole
     flush of them; one query when nothing is waiting). Returns how many events it applied."""
-    ids = [value for value in provider_message_ids if value]
-    if not ids:
-        return 0
-    waiting = CallbackEvent.objects.filter(
-        Q(top_message_id__in=ids) | Q(extra_message_id__in=ids) | Q(wa_message_id__in=ids),
-        message__isnull=True,
-    ).values_list("pk", flat=True)
-    matched = 0
-    for event_id in list(waiting):
-        if callback_event_apply(event_id=event_id).message_id is not None:
-            matched += 1
-    return matched
+    return _events_apply(events_waiting_for_ids(provider_message_ids=provider_message_ids))
 
 
 def callback_events_match_unknown(*, message_ids: Iterable[int]) -> int:
     """Apply the callbacks that arrived while these messages were still being sent and whose
     send answer was then lost (they are "unknown" now): Kaleyra posts "sent" within seconds,
     often before the client's read timeout fires, and such an event found no message to match
-    then. Matched like `message_mark_accepted` does: recipient and ref/ref1/ref2. The sending
-    code calls it right after it marks messages unknown. Returns how many events it applied."""
-    messages = SentMessage.objects.filter(
-        pk__in=list(message_ids), status=MessageStatus.UNKNOWN, provider_message_id=None
-    ).values_list("recipient", "ref", "ref1", "ref2")
-    matched = 0
-    for recipient, ref, ref1, ref2 in messages:
-        phone = str(recipient)
-        waiting = CallbackEvent.objects.filter(
-            message__isnull=True,
-            recipient__in=[phone, phone.removeprefix("+")],
-            ref=ref,
-            ref1=ref1,
-            ref2=ref2,
-        ).order_by("occurred_at", "pk")
-        for event_id in list(waiting.values_list("pk", flat=True)):
-            if callback_event_apply(event_id=event_id).message_id is not None:
-                matched += 1
-    return matched
+    then (matched by recipient and refs: messaging.matching). The sending code calls it right
+    after it marks messages unknown. Returns how many events it applied."""
+    return _events_apply(events_waiting_for_messages(message_ids=message_ids))
 
 
 def callback_events_sweep(*, limit: int = SWEEP_BATCH) -> int:
@@ -145,36 +124,30 @@ def callback_events_sweep(*, limit: int = SWEEP_BATCH) -> int:
         "provider_message_id"
     )
     unmatched = CallbackEvent.objects.filter(
-        Q(top_message_id__in=known) | Q(extra_message_id__in=known) | Q(wa_message_id__in=known),
-        outcome=CallbackEvent.Outcome.UNMATCHED,
+        events_with_ids(known), outcome=CallbackEvent.Outcome.UNMATCHED
     ).values_list("pk", flat=True)
+    return _events_apply([*pending[:limit], *unmatched[:limit]])
+
+
+def _events_apply(event_ids) -> int:
+    """Apply these events one by one; how many found their message."""
     applied = 0
-    for event_id in [*pending[:limit], *unmatched[:limit]]:
+    for event_id in event_ids:
         if callback_event_apply(event_id=event_id).message_id is not None:
             applied += 1
     return applied
 
 
 def _message_find(event: CallbackEvent) -> SentMessage | None:
-    """The message the event is about, locked: the one whose provider_message_id is any of the
-    ids the callback carried; failing that, a message whose send answer was lost ("unknown")
-    that this callback settles (same recipient and refs: see message_mark_accepted)."""
-    # Imported here: the sending code imports this module to match early callbacks.
-    from messaging.services.sending import message_mark_accepted
-
-    locked = SentMessage.objects.select_for_update()
-    message = locked.filter(provider_message_id__in=event.provider_ids).first()
-    if message is None:
-        recovered = message_mark_accepted(
-            message_ids=event.provider_ids,
-            recipient=event.recipient,
-            ref=event.ref,
-            ref1=event.ref1,
-            ref2=event.ref2,
-        )
-        if recovered is not None:
-            message = locked.get(pk=recovered.pk)
-    return message
+    """The message the event is about, locked (messaging.matching)."""
+    return message_for_callback(
+        message_ids=event.provider_ids,
+        recipient=event.recipient,
+        ref=event.ref,
+        ref1=event.ref1,
+        ref2=event.ref2,
+        lock=True,
+    )
 
 
 def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:

@@ -3,6 +3,7 @@
 The public functions are re-exported here: `from messaging.services import coupon_code_send`.
 """
 
+from ..matching import message_for_callback as message_mark_accepted
 from .queueing import (
     QueueResult,
     Refusal,
@@ -14,7 +15,6 @@ from .queueing import (
     recipients_parse,
 )
 from .sending import (
-    message_mark_accepted,
     messages_retry,
     messages_send,
     messages_sweep,

@@ -1,122 +1,128 @@
-"""Turn an operator's request (orders, a coupon and phone numbers) into a send batch.
+"""The message kinds an operator queues: order details (checkout), order status, coupon code.
 
-Everything is checked and built first; then the batch and its SentMessage rows (status queued,
-with the exact JSON to send) are written in one transaction with bulk inserts, and the sending is
-enqueued only once that transaction commits. Whatever cannot be sent is returned as a Refusal
-naming it and why, never dropped silently. `dry_run=True` does all of it inside a transaction that
-is rolled back: the admin's preview shows exactly what would be sent, refusals included.
+Each kind is a draft builder (`_order_details_draft`, `_order_status_draft`,
+`_coupon_code_draft`): one target and the batch's settings in, a MessageDraft out, or an error
+refusing that target. The services below hand their targets to the one queueing step
+(messaging.services.pipeline), which applies the defaults, names the batch, collects refusals,
+writes the rows and enqueues them. A new kind is one more builder.
 """
 
 import csv
 import io
-import json
-import re
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
+from functools import partial
 
-import phonenumbers
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
+from common.phones import phone_e164
 from coupons.errors import CouponError
 from coupons.models import CouponPool
 from coupons.services import pool_code_assign, pool_codes_assign
-from orders.errors import OrderError
 from orders.models import EventSource, OrderEvent
 from orders.selectors import order_reference_latest
 from orders.services import order_event_record, order_reference_issue, order_status_change
 
 from ..errors import MessagingError
-from ..models import MessageKind, MessageStatus, SendBatch, SentMessage
+from ..models import MessageKind, SendBatch
 from ..payloads import (
     coupon_code_payload,
-    extra_info_build,
     order_details_check,
     order_details_payload,
     order_status_check,
     order_status_payload,
 )
+from .pipeline import (
+    REFUSALS,
+    BatchSpec,
+    MessageDraft,
+    QueueResult,
+    Refusal,
+    batch_create,
+    batch_queue,
+    batch_spec,
+    batch_transaction,
+    batch_write,
+    drafts_build,
+)
+from .publishing import BATCH_PREPARE, publish
+
+__all__ = ["MessageDraft", "QueueResult", "Refusal"]
 
 
-@dataclass(frozen=True)
-class Refusal:
-    target: str
-    code: str
-    reason: str
+# The builders: one target in, its draft out (or an error with .code and .message).
 
 
-@dataclass
-class QueueResult:
-    batch: SendBatch | None
-    messages: list = field(default_factory=list)
-    refused: list = field(default_factory=list)
+def _order_details_draft(order, spec: BatchSpec, *, header_image_url, source, user):
+    to = _order_phone(order)
+    order_details_check(order=order)
+    reference_id = order_reference_issue(order=order)
+    payload = order_details_payload(
+        order=order,
+        reference_id=reference_id,
+        header_image_url=header_image_url or order.header_image_url,
+        **spec.payload_args(to=to, ref=reference_id),
+    )
+    order_event_record(
+        order=order,
+        kind=OrderEvent.Kind.MESSAGE,
+        field="order_details",
+        before=None,
+        after=reference_id,
+        source=source,
+        actor=user,
+        note=f"Checkout message queued ({spec.name})",
+    )
+    return MessageDraft(kind=spec.kind, recipient=to, payload=payload, order=order)
 
-    @property
-    def preview(self) -> dict | None:
-        return self.messages[0].payload if self.messages else None
+
+def _order_status_draft(order, spec: BatchSpec, *, status, description):
+    to = _order_phone(order)
+    last = order_reference_latest(order=order)
+    reference_id = last.reference_id if last else order.reference_id
+    payload = order_status_payload(
+        reference_id=reference_id,
+        status=status,
+        description=description,
+        **spec.payload_args(to=to, ref=reference_id),
+    )
+    return MessageDraft(kind=spec.kind, recipient=to, payload=payload, order=order)
+
+
+def _coupon_code_draft(target, spec: BatchSpec, *, coupon):
+    phone, code = target
+    if isinstance(code, CouponError):  # the pool ran out before this recipient
+        raise code
+    payload = coupon_code_payload(code=code, **spec.payload_args(to=phone, ref=code))
+    return MessageDraft(kind=spec.kind, recipient=phone, payload=payload, coupon=coupon)
+
+
+# The services.
 
 
 def order_details_send(
     *,
     orders,
-    template_name: str = "",
-    language: str = "",
     header_image_url: str = "",
-    ref: str = "",
-    ref1: str = "",
-    ref2: str = "",
-    wa_source: str | None = None,
-    batch_name: str = "",
     user=None,
     source: str = EventSource.ADMIN,
     dry_run: bool = False,
     batch: SendBatch | None = None,
+    **options,
 ) -> QueueResult:
     """Queue a checkout (order details) message to each order's customer. Each message gets a
-    fresh reference_id (the order's own, then -2, -3 ...)."""
-    kind = MessageKind.ORDER_DETAILS
-    template_name = template_name or settings.KALEYRA_ORDER_DETAILS_TEMPLATE
-    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
-    name = batch.name if batch else batch_name or _batch_name(kind)
-    refused, messages = [], []
-    with _atomic(dry_run):
-        for order in orders:
-            try:
-                to = _order_phone(order)
-                order_details_check(order=order)
-                reference_id = order_reference_issue(order=order)
-                payload = order_details_payload(
-                    order=order,
-                    reference_id=reference_id,
-                    to=to,
-                    template_name=template_name,
-                    language=language,
-                    header_image_url=header_image_url or order.header_image_url,
-                    extra_info=extra_info_build(
-                        ref=ref or reference_id,
-                        ref1=ref1 or kind,
-                        ref2=ref2 or name,
-                        wa_source=wa_source,
-                    ),
-                )
-            except (MessagingError, OrderError) as exc:
-                refused.append(Refusal(order.reference_id, exc.code, exc.message))
-                continue
-            order_event_record(
-                order=order,
-                kind=OrderEvent.Kind.MESSAGE,
-                field="order_details",
-                before=None,
-                after=reference_id,
-                source=source,
-                actor=user,
-                note=f"Checkout message queued ({name})",
-            )
-            messages.append(_message(kind, payload, to=to, order=order))
-        return _batch_write(
-            kind, name, template_name, language, messages, refused, user, dry_run, batch
-        )
+    fresh reference_id (the order's own, then -2, -3 ...). `options`: template_name, language,
+    batch_name, ref, ref1, ref2, wa_source (empty: the defaults)."""
+    return batch_queue(
+        spec=batch_spec(kind=MessageKind.ORDER_DETAILS, batch=batch, **options),
+        targets=_order_targets(orders),
+        build=partial(
+            _order_details_draft, header_image_url=header_image_url, source=source, user=user
+        ),
+        user=user,
+        dry_run=dry_run,
+        batch=batch,
+    )
 
 
 def order_status_send(
@@ -124,123 +130,91 @@ def order_status_send(
     orders,
     status: str,
     description: str = "",
-    template_name: str = "",
-    language: str = "",
-    ref: str = "",
-    ref1: str = "",
-    ref2: str = "",
-    wa_source: str | None = None,
-    batch_name: str = "",
     user=None,
     source: str = EventSource.ADMIN,
     dry_run: bool = False,
     batch: SendBatch | None = None,
+    **options,
 ) -> QueueResult:
     """Move each order to `status` and queue the order-status message telling its customer.
-    An order that cannot make the move is refused and left as it was."""
-    kind = MessageKind.ORDER_STATUS
-    template_name = template_name or settings.KALEYRA_ORDER_STATUS_TEMPLATE
-    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    An order whose message cannot be built, or that cannot make the move, is refused and left
+    as it was. `options` as for order_details_send."""
     description = (description or "").strip()
     order_status_check(status=status, description=description)
-    name = batch.name if batch else batch_name or _batch_name(kind, status)
-    refused, messages = [], []
-    with _atomic(dry_run):
-        for order in orders:
+    spec = batch_spec(kind=MessageKind.ORDER_STATUS, detail=status, batch=batch, **options)
+    with batch_transaction(dry_run=dry_run):
+        orders = list(orders)
+        drafts, refused = drafts_build(
+            spec=spec,
+            targets=_order_targets(orders),
+            build=partial(_order_status_draft, status=status, description=description),
+        )
+        moved = []
+        for draft in drafts:  # the move is this service's business, not the queueing step's
             try:
-                to = _order_phone(order)
-                last = order_reference_latest(order=order)
-                reference_id = last.reference_id if last else order.reference_id
-                payload = order_status_payload(
-                    reference_id=reference_id,
-                    status=status,
-                    description=description,
-                    to=to,
-                    template_name=template_name,
-                    language=language,
-                    extra_info=extra_info_build(
-                        ref=ref or reference_id,
-                        ref1=ref1 or kind,
-                        ref2=ref2 or name,
-                        wa_source=wa_source,
-                    ),
-                )
                 order_status_change(
-                    order=order, status=status, source=source, actor=user, note=f"{name}"
+                    order=draft.order, status=status, source=source, actor=user, note=spec.name
                 )
-            except (MessagingError, OrderError) as exc:
-                refused.append(Refusal(order.reference_id, exc.code, exc.message))
+            except REFUSALS as exc:
+                refused.append(Refusal(draft.order.reference_id, exc.code, exc.message))
                 continue
-            messages.append(_message(kind, payload, to=to, order=order))
-        return _batch_write(
-            kind, name, template_name, language, messages, refused, user, dry_run, batch
+            moved.append(draft)
+        position = {order.reference_id: index for index, order in enumerate(orders)}
+        refused.sort(key=lambda refusal: position[refusal.target])  # as the operator listed them
+        return batch_write(
+            spec=spec, drafts=moved, refused=refused, user=user, dry_run=dry_run, batch=batch
         )
 
 
 def coupon_code_send(
-    *,
-    coupon,
-    recipients,
-    template_name: str = "",
-    language: str = "",
-    ref: str = "",
-    ref1: str = "",
-    ref2: str = "",
-    wa_source: str | None = None,
-    batch_name: str = "",
-    user=None,
-    dry_run: bool = False,
+    *, coupon, recipients, user=None, dry_run: bool = False, **options
 ) -> QueueResult:
     """Queue the coupon-code message to each recipient (raw phone strings; invalid and repeated
-    ones are refused). A coupon with a code pool sends each recipient its own assigned code."""
-    kind = MessageKind.COUPON_CODE
-    template_name = template_name or settings.KALEYRA_COUPON_TEMPLATE
-    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    ones are refused). A coupon with a code pool sends each recipient its own assigned code.
+    `options` as for order_details_send."""
     if not coupon.is_active:
         raise MessagingError(f"Coupon {coupon.code} is not active.", code="coupon_inactive")
     if coupon.valid_until and coupon.valid_until <= timezone.now():
         raise MessagingError(f"Coupon {coupon.code} has expired.", code="coupon_expired")
-    name = batch_name or _batch_name(kind, coupon.code)
     phones, refused = recipients_validate(recipients)
-    messages = []
-    with _atomic(dry_run):
-        codes = _coupon_codes(coupon, phones, refused)
-        for phone in phones:
-            code = codes.get(phone)
-            if code is None:
-                continue
-            payload = coupon_code_payload(
-                code=code,
-                to=phone,
-                template_name=template_name,
-                language=language,
-                extra_info=extra_info_build(
-                    ref=ref or code, ref1=ref1 or kind, ref2=ref2 or name, wa_source=wa_source
-                ),
-            )
-            messages.append(_message(kind, payload, to=phone, coupon=coupon))
-        return _batch_write(kind, name, template_name, language, messages, refused, user, dry_run)
+    return batch_queue(
+        spec=batch_spec(kind=MessageKind.COUPON_CODE, detail=coupon.code, **options),
+        targets=_coupon_targets(coupon, phones),
+        build=partial(_coupon_code_draft, coupon=coupon),
+        refused=refused,
+        user=user,
+        dry_run=dry_run,
+    )
 
 
-def _coupon_codes(coupon, phones: list[str], refused: list) -> dict[str, str]:
-    """Each recipient's code. A coupon without a pool sends its own code to all (asked of the
-    coupon engine only with a pool: it would read the ten thousand numbers again, which costs
-    as much as the rest of the campaign). With a pool, the codes come in a few queries; when
-    the pool cannot cover everyone, one by one until it runs out, the rest refused."""
+def _order_targets(orders):
+    return ((order.reference_id, order) for order in orders)
+
+
+def _coupon_targets(coupon, phones: list[str]):
+    """(phone, (phone, its code or why it has none)), read inside the batch's transaction. A
+    coupon without a pool sends its own code to all (asked of the coupon engine only with a
+    pool: it would read the ten thousand numbers again, which costs as much as the rest of the
+    campaign). With a pool, the codes come in a few queries; when the pool cannot cover
+    everyone, one by one until it runs out, the rest refused."""
     if not CouponPool.objects.filter(coupon=coupon).exists():
-        return dict.fromkeys(phones, coupon.code)
-    try:
-        return pool_codes_assign(coupon=coupon, phones=phones)
-    except CouponError as exc:
-        if exc.code != "pool_exhausted":
-            raise MessagingError(exc.message, code=exc.code) from exc
-    codes = {}
-    for phone in phones:
+        codes = dict.fromkeys(phones, coupon.code)
+    else:
         try:
-            codes[phone] = pool_code_assign(coupon=coupon, phone=phone)
-        except CouponError as error:
-            refused.append(Refusal(phone, error.code, error.message))
-    return codes
+            codes = pool_codes_assign(coupon=coupon, phones=phones)
+        except CouponError as exc:
+            if exc.code != "pool_exhausted":
+                raise MessagingError(exc.message, code=exc.code) from exc
+            codes = {phone: _pool_code_or_refusal(coupon, phone) for phone in phones}
+    for phone in phones:
+        yield phone, (phone, codes[phone])
+
+
+def _pool_code_or_refusal(coupon, phone):
+    try:
+        return pool_code_assign(coupon=coupon, phone=phone)
+    except CouponError as error:
+        return error
 
 
 def recipients_parse(*, text: str = "", csv_file=None) -> list[str]:
@@ -271,7 +245,7 @@ def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
     phones, refused, seen = [], [], set()
     for raw in recipients:
         raw = str(raw).strip()
-        phone = phone_normalize(raw)
+        phone = phone_e164(raw)
         if phone is None:
             refused.append(Refusal(raw, "invalid_phone", f"'{raw}' is not a valid phone number."))
         elif phone in seen:
@@ -280,27 +254,6 @@ def recipients_validate(recipients) -> tuple[list[str], list[Refusal]]:
             seen.add(phone)
             phones.append(phone)
     return phones, refused
-
-
-_INDIAN_DIGITS = re.compile(r"(?:\+91)?([1-9][0-9]{9})")
-
-
-def phone_normalize(raw: str) -> str | None:
-    """The E.164 form of a valid number, else None. The usual shapes (+91 and ten digits, or the
-    ten digits alone) skip phonenumbers' parser, which costs more than the whole rest of a
-    10,000-number campaign, and go straight to its validity check."""
-    match = _INDIAN_DIGITS.fullmatch(raw)
-    if match and settings.PHONENUMBER_DEFAULT_REGION == "IN":
-        number = phonenumbers.PhoneNumber(country_code=91, national_number=int(match[1]))
-        valid = phonenumbers.is_valid_number_for_region(number, "IN")
-        return f"+91{match[1]}" if valid else None
-    try:
-        number = phonenumbers.parse(raw, settings.PHONENUMBER_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _order_phone(order) -> str:
@@ -313,80 +266,34 @@ def _order_phone(order) -> str:
     return phone.as_e164
 
 
-@dataclass(frozen=True)
-class MessageDraft:
-    """A message about to be queued (cheap to build by the ten thousand; the row is written by
-    `_batch_write`)."""
+# Big order selections: the batch now, its messages written by a worker.
 
-    kind: str
-    recipient: str
-    payload: dict
-    order: object = None
-    coupon: object = None
-
-    @property
-    def ref(self) -> str:
-        return self.payload["extra_info"]["ref"]
-
-
-def _message(kind, payload, *, to, order=None, coupon=None) -> MessageDraft:
-    return MessageDraft(kind=kind, recipient=to, payload=payload, order=order, coupon=coupon)
-
-
-def _batch_write(kind, name, template_name, language, messages, refused, user, dry_run, batch=None):
-    refused_rows = [asdict(refusal) for refusal in refused]
-    if batch is None:
-        if not messages:
-            return QueueResult(batch=None, messages=[], refused=refused)
-        batch = SendBatch.objects.create(
-            name=name,
-            kind=kind,
-            created_by=user if user is not None and user.is_authenticated else None,
-            template_name=template_name,
-            language=language,
-            refused=refused_rows,
-            requested=len(messages) + len(refused),
-            prepared_at=timezone.now(),
-        )
-    else:  # a batch created earlier, prepared now by a worker
-        batch.refused = refused_rows
-        batch.prepared_at = timezone.now()
-        batch.save(update_fields=["refused", "prepared_at"])
-    if messages:
-        _messages_insert(batch, messages)
-        if not dry_run:
-            from ..tasks import batch_dispatch
-
-            batch_id = batch.pk
-            # robust: a broker outage must not undo the answer; the sweep enqueues these later.
-            transaction.on_commit(lambda: batch_dispatch.delay(batch_id), robust=True)
-    return QueueResult(batch=batch, messages=messages, refused=refused)
+_ORDER_SENDERS = {
+    MessageKind.ORDER_DETAILS: order_details_send,
+    MessageKind.ORDER_STATUS: order_status_send,
+}
 
 
 def orders_send_later(*, kind: str, orders, user=None, **options) -> SendBatch:
     """For big order selections: create the batch now and let a worker prepare its messages
     (`orders_batch_prepare`), so the admin answers at once. Options are those of
     order_details_send / order_status_send; whole-request problems are refused here."""
+    detail = ""
     if kind == MessageKind.ORDER_STATUS:
         order_status_check(status=options["status"], description=options.get("description", ""))
-        default_name = _batch_name(kind, options["status"])
-    else:
-        default_name = _batch_name(kind)
-    ids = list(orders.order_by("pk").values_list("pk", flat=True))
-    template_setting = _TEMPLATE_SETTINGS[kind]
-    batch = SendBatch.objects.create(
-        name=options.get("batch_name") or default_name,
+        detail = options["status"]
+    spec = batch_spec(
         kind=kind,
-        created_by=user if user is not None and user.is_authenticated else None,
-        template_name=options.get("template_name") or getattr(settings, template_setting),
-        language=options.get("language") or settings.KALEYRA_TEMPLATE_LANGUAGE,
-        requested=len(ids),
+        detail=detail,
+        template_name=options.get("template_name", ""),
+        language=options.get("language", ""),
+        batch_name=options.get("batch_name", ""),
     )
-    from ..tasks import orders_batch_prepare
-
+    ids = list(orders.order_by("pk").values_list("pk", flat=True))
+    batch = batch_create(spec=spec, user=user, requested=len(ids))
     user_id = batch.created_by_id
     transaction.on_commit(
-        lambda: orders_batch_prepare.delay(batch.pk, ids, options, user_id), robust=True
+        lambda: publish(BATCH_PREPARE, batch.pk, ids, options, user_id), robust=True
     )
     return batch
 
@@ -406,103 +313,12 @@ def orders_batch_prepare(*, batch_id: int, order_ids, options: dict, user=None) 
             .select_related("selected_address")
             .prefetch_related("items", "addresses")
         )
-        send = order_details_send if batch.kind == MessageKind.ORDER_DETAILS else order_status_send
+        send = _ORDER_SENDERS[batch.kind]
         try:
             return send(orders=orders, batch=batch, user=user, source=EventSource.ADMIN, **options)
         except MessagingError as exc:
-            batch.refused = [asdict(Refusal("all", exc.code, exc.message))]
+            refusal = Refusal("all", exc.code, exc.message)
+            batch.refused = [asdict(refusal)]
             batch.prepared_at = timezone.now()
             batch.save(update_fields=["refused", "prepared_at"])
-            return QueueResult(batch=batch, refused=[Refusal("all", exc.code, exc.message)])
-
-
-_TEMPLATE_SETTINGS = {
-    MessageKind.ORDER_DETAILS: "KALEYRA_ORDER_DETAILS_TEMPLATE",
-    MessageKind.ORDER_STATUS: "KALEYRA_ORDER_STATUS_TEMPLATE",
-    MessageKind.COUPON_CODE: "KALEYRA_COUPON_TEMPLATE",
-}
-
-
-# The columns a queued message is written with (the others are empty until it is sent).
-_COLUMNS = (
-    "batch_id",
-    "kind",
-    "recipient",
-    "order_id",
-    "coupon_id",
-    "template_name",
-    "language",
-    "payload",
-    "ref",
-    "ref1",
-    "ref2",
-    "wa_source",
-    "status",
-    "error_code",
-    "error_message",
-    "attempts",
-    "created_at",
-    "updated_at",
-    "next_attempt_at",
-)
-
-
-def _row(batch, draft: MessageDraft, now) -> tuple:
-    template = draft.payload["messaging_object"]["template"]
-    extra = draft.payload["extra_info"]
-    return (
-        batch.pk,
-        draft.kind,
-        draft.recipient,
-        draft.order.pk if draft.order is not None else None,
-        draft.coupon.pk if draft.coupon is not None else None,
-        template["name"],
-        template["language"]["code"],
-        draft.payload,
-        extra["ref"],
-        extra["ref1"],
-        extra["ref2"],
-        extra["wa_source"],
-        MessageStatus.QUEUED,
-        "",
-        "",
-        0,
-        now,
-        now,
-        now,
-    )
-
-
-def _messages_insert(batch, drafts) -> None:
-    """Write the queued rows. On PostgreSQL with COPY: ten thousand rows in a fraction of a
-    second, where the ORM's bulk_create adapts every value of every row in Python and takes
-    seconds. Elsewhere (SQLite) with bulk_create."""
-    now = timezone.now()
-    rows = [_row(batch, draft, now) for draft in drafts]
-    if connection.vendor != "postgresql":
-        objects = [SentMessage(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
-        SentMessage.objects.bulk_create(objects, batch_size=1000)
-        return
-    table = connection.ops.quote_name(SentMessage._meta.db_table)
-    columns = ", ".join(connection.ops.quote_name(column) for column in _COLUMNS)
-    payload_index = _COLUMNS.index("payload")
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:  # noqa: S608
-            for row in rows:
-                values = list(row)
-                values[payload_index] = json.dumps(values[payload_index], ensure_ascii=False)
-                copy.write_row(values)
-
-
-def _batch_name(kind, detail: str = "") -> str:
-    stamp = timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
-    label = MessageKind(kind).label
-    return f"{label} {detail} {stamp}" if detail else f"{label} {stamp}"
-
-
-@contextmanager
-def _atomic(dry_run: bool):
-    with transaction.atomic():
-        yield
-        if dry_run:
-            transaction.set_rollback(True)
+            return QueueResult(batch=batch, refused=[refusal])

@@ -17,9 +17,14 @@ Exactly one Kaleyra call per message in the normal path:
   checking (the admin's retry action asks for confirmation), or, where a duplicate is preferable
   to a missing message, KALEYRA_UNKNOWN_RESEND_AFTER > 0 lets the sweep resend unknown messages
   no callback has claimed after that many seconds.
-- A worker that dies mid-call leaves its message in "sending"; acks_late + reject_on_worker_lost
-  redeliver the task, whose claim skips it; the sweep marks messages "sending" for longer than
-  KALEYRA_SENDING_STALE_AFTER as unknown (worker_lost). Never resent blindly.
+- Each message is marked as requested (one UPDATE by primary key) just before its own call. A
+  worker that dies leaves its chunk in "sending"; acks_late + reject_on_worker_lost redeliver the
+  task, whose claim skips them; the sweep takes messages "sending" for longer than
+  KALEYRA_SENDING_STALE_AFTER: those never requested go back to the queue (sent once), those
+  requested become unknown (worker_lost), never resent blindly.
+- An unknown message sent again (confirmed retry, KALEYRA_UNKNOWN_RESEND_AFTER) is flagged
+  `possible_duplicate`; a callback about its first attempt later records that attempt's id in
+  `first_provider_message_id` (messaging.matching).
 - E110 (low balance) and WAV2101 (daily limit) pause the whole account (SendingPause): the message
   goes back to queued without using an attempt, the rest of the chunk is deferred to the end of
   the pause, and every worker checks the pause before sending.
@@ -32,13 +37,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from ..callbacks.services import callback_events_match, callback_events_match_unknown
 from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
+from .publishing import MESSAGES_ENQUEUE, publish
 
 S = MessageStatus
 # Outcome codes meaning "the request went out, the answer was lost".
@@ -108,12 +115,14 @@ def backoff_delay(attempts: int) -> float:
 def messages_send(*, message_ids) -> SendSummary:
     """Send these messages, those still queued and due, one Kaleyra call each.
 
-    The due messages are claimed together (one UPDATE) and their acceptances written together
-    (one UPDATE every quarter second or so), not two statements per message. A worker dying in
-    between leaves the chunk's messages in "sending", which the sweep turns into
-    "unknown" (never resent blindly; callbacks still settle them by their refs). Other outcomes
-    are written at once. A chunk stops taking time after half of KALEYRA_SENDING_STALE_AFTER and
-    gives its unsent messages back to the queue, so no live message ever looks stale.
+    The due messages are claimed together (one UPDATE), each is marked as requested just before
+    its call (one UPDATE by primary key), and their acceptances are written together (one UPDATE
+    every quarter second or so). A worker dying in between leaves the chunk's messages in
+    "sending": the sweep gives those never requested back to the queue and turns the requested
+    ones "unknown" (never resent blindly; callbacks still settle them by their refs). Other
+    outcomes are written at once. A chunk stops taking time after half of
+    KALEYRA_SENDING_STALE_AFTER and gives its unsent messages back to the queue, so no live
+    message ever looks stale.
     """
     summary = SendSummary()
     ids = list(message_ids)
@@ -145,6 +154,7 @@ def messages_send(*, message_ids) -> SendSummary:
                 summary.deferred.append((rest, 0))
                 break
             send_slot_wait()
+            _message_requested(pk)
             result = client.send(payload)
             if probing and result.outcome != Outcome.PAUSE:
                 sending_pause_clear()  # Kaleyra takes messages again: everyone may go on
@@ -185,9 +195,15 @@ def _messages_claim(ids, *, now) -> list[tuple[int, dict]]:
         )
         if rows:
             SentMessage.objects.filter(pk__in=[pk for pk, _ in rows], status=S.QUEUED).update(
-                status=S.SENDING, claimed_at=now, attempts=F("attempts") + 1
+                status=S.SENDING, claimed_at=now, requested_at=None, attempts=F("attempts") + 1
             )
     return rows
+
+
+def _message_requested(pk) -> None:
+    """Durably note that this message's request is about to go out (autocommit): after a crash
+    only such messages may have reached Kaleyra."""
+    SentMessage.objects.filter(pk=pk, status=S.SENDING).update(requested_at=timezone.now())
 
 
 def _messages_release(ids) -> None:
@@ -313,16 +329,19 @@ def _pause_delay(pause: SendingPause, now) -> float:
 
 
 def messages_sweep(*, now=None) -> dict:
-    """The periodic check (and at worker start): messages stuck in "sending" become unknown;
-    optionally, unknown messages no callback claimed are resent; queued messages whose task
+    """The periodic check (and at worker start): messages stuck in "sending" go back to the
+    queue when their request never went out, else become unknown; optionally, unknown messages
+    no callback claimed are resent (flagged possible duplicates); queued messages whose task
     seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
-    lost_ids = list(
-        SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale).values_list(
-            "pk", flat=True
-        )
-    )
+    stuck = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale)
+    # Claimed by a worker that stopped before their request: nothing went out, send them once.
+    unsent_ids = list(stuck.filter(requested_at__isnull=True).values_list("pk", flat=True))
+    returned = SentMessage.objects.filter(
+        pk__in=unsent_ids, status=S.SENDING, requested_at__isnull=True
+    ).update(status=S.QUEUED, attempts=Greatest(F("attempts") - 1, 0), next_attempt_at=None)
+    lost_ids = list(stuck.filter(requested_at__isnull=False).values_list("pk", flat=True))
     lost = SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING).update(
         status=S.UNKNOWN,
         error_code=WORKER_LOST,
@@ -339,7 +358,7 @@ def messages_sweep(*, now=None) -> dict:
             status=S.UNKNOWN,
             provider_message_id__isnull=True,
             claimed_at__lt=cutoff,
-        ).update(status=S.QUEUED, next_attempt_at=now)
+        ).update(status=S.QUEUED, next_attempt_at=now, possible_duplicate=True)
     requeue = []
     if sending_pause_active(now=now) is None:
         # While paused, the deferred chunk tasks wait for the pause's end by themselves.
@@ -360,7 +379,12 @@ def messages_sweep(*, now=None) -> dict:
                     "pk", flat=True
                 )
             )
-    return {"worker_lost": lost, "unknown_resent": resent, "requeue": sorted(set(requeue))}
+    return {
+        "worker_lost": lost,
+        "returned_to_queue": returned,
+        "unknown_resent": resent,
+        "requeue": sorted(set(requeue)),
+    }
 
 
 def messages_retry(*, messages, confirmed: bool = False) -> dict:
@@ -375,12 +399,17 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
     skipped = messages.count() - candidates.count()
     with transaction.atomic():
         retried = SentMessage.objects.filter(pk__in=ids).update(
-            status=S.QUEUED, attempts=0, next_attempt_at=timezone.now(), claimed_at=None
+            status=S.QUEUED,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            claimed_at=None,
+            # Its first attempt may have reached the customer: say so where the operator looks.
+            possible_duplicate=Case(
+                When(status=S.UNKNOWN, then=True), default=F("possible_duplicate")
+            ),
         )
         if ids:
-            from ..tasks import messages_enqueue
-
-            transaction.on_commit(lambda: messages_enqueue(ids), robust=True)
+            transaction.on_commit(lambda: publish(MESSAGES_ENQUEUE, ids), robust=True)
     return {
         "retried": retried,
         "needs_confirmation": 0 if confirmed else risky_count,
@@ -394,58 +423,3 @@ def messages_retry_risky(*, messages):
     return messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT]).filter(
         Q(status=S.UNKNOWN) | Q(error_code__in=PERMANENT_CODES) | Q(error_code__startswith="http_4")
     )
-
-
-def message_mark_accepted(
-    *, message_ids, recipient: str = "", ref=None, ref1=None, ref2=None
-) -> SentMessage | None:
-    """The SentMessage a Kaleyra status callback is about, for the callbacks code.
-
-    `message_ids`: every id the callback carries, Kaleyra's own first (extra_info.message_id or
-    the top-level message_id, then statuses[].id): whichever matches our provider_message_id.
-    If none does, the callback may be about a message whose send answer was lost (status
-    unknown, no message id): when exactly one such message has this recipient and ref/ref1/ref2,
-    it takes the first id and becomes accepted. Returns None when nothing matches (also for a
-    message still being sent: its id is written within a second; match again then). Other
-    statuses are left to the caller.
-    """
-    ids = [str(value) for value in message_ids if value]
-    if not ids:
-        return None
-    message = SentMessage.objects.filter(provider_message_id__in=ids).first()
-    if message is not None or ref is None:
-        return message
-    phone = str(recipient or "").strip()
-    if phone and not phone.startswith("+"):
-        phone = f"+{phone}"
-    candidates = list(
-        SentMessage.objects.filter(
-            status=S.UNKNOWN,
-            provider_message_id__isnull=True,
-            recipient=phone,
-            ref=ref or "",
-            ref1=ref1 or "",
-            ref2=ref2 or "",
-        )[:2]
-    )
-    if len(candidates) != 1:
-        return None
-    message = candidates[0]
-    now = timezone.now()
-    try:
-        with transaction.atomic():
-            updated = SentMessage.objects.filter(
-                pk=message.pk, status=S.UNKNOWN, provider_message_id__isnull=True
-            ).update(
-                status=S.ACCEPTED,
-                provider_message_id=ids[0],
-                accepted_at=now,
-                error_code="",
-                error_message="",
-            )
-    except IntegrityError:
-        return None
-    if not updated:
-        return None
-    message.refresh_from_db()
-    return message

@@ -8,6 +8,7 @@ marked accepted under an id the sandbox never gave), flagged those left "unknown
 """
 
 import os
+import time
 from contextlib import contextmanager
 
 import pytest
@@ -164,13 +165,21 @@ def test_flaky_kaleyra_every_message_accepted_once(sandbox, workers, capsys):
 
 def test_worker_killed_mid_batch_nothing_lost(sandbox, workers, own_redis, capsys):
     """SIGKILL the worker with a 2,000-message batch half sent, start another: every message is
-    accepted or flagged unknown (those it was sending when it died), none is stuck."""
+    accepted or flagged unknown, none is stuck, and only messages whose request reached Kaleyra
+    without a recorded answer are flagged (the rest of the dead worker's chunks, claimed but
+    never requested, go back to the queue and are sent once)."""
     with broker(own_redis.url):
         first = workers(CELERY_BROKER_URL=own_redis.url, KALEYRA_REQUEUE_AFTER=3)
         batch = batch_queue(2000, "faults-kill")
         wait_until(lambda: accepted_count(batch) >= 800, timeout=60, message="batch half sent")
         first.kill()
         killed_at = accepted_count(batch)
+        time.sleep(1)  # requests on the wire when it died reach the sandbox (and are answered)
+        with sandbox.lock:
+            reached = {message["message_id"] for message in sandbox.messages}
+        recorded = set(rows(batch).values_list("provider_message_id", flat=True))
+        unanswered_at_kill = len(reached - recorded)
+        claimed_at_kill = rows(batch).filter(status=S.SENDING).count()
         workers(CELERY_BROKER_URL=own_redis.url, KALEYRA_REQUEUE_AFTER=3)
         sweeping_until(
             lambda: not rows(batch).filter(status__in=WAITING).exists(),
@@ -188,8 +197,13 @@ def test_worker_killed_mid_batch_nothing_lost(sandbox, workers, own_redis, capsy
         counts,
         capsys,
         accepted_at_kill=killed_at,
+        sending_at_kill=claimed_at_kill,
+        unanswered_at_kill=unanswered_at_kill,
+        flagged_by_sweep=flagged_by_sweep,
         settled_by_callbacks=flagged_by_sweep - counts["flagged"],
     )
+    # Only a message whose request may have reached Kaleyra is left for an operator to check.
+    assert flagged_by_sweep <= unanswered_at_kill
     assert counts["sent"] == 2000
     assert counts["lost"] == 0
     assert counts["accepted"] + counts["flagged"] == 2000

@@ -244,3 +244,22 @@ def test_big_order_selection_is_prepared_by_a_worker(
     assert batch.messages.count() == 3 and len(callbacks) == 1
     assert [r["target"] for r in batch.refused] == [shipped.reference_id]
     assert batch.messages.first().payload["messaging_object"]["template"]["name"] == "ord_det_temp1"
+
+
+def test_possible_duplicates_are_shown_filtered_and_found_by_the_first_attempts_id(
+    client, operator
+):
+    flagged = SentMessageFactory(
+        status="delivered",
+        provider_message_id="SECOND",
+        possible_duplicate=True,
+        first_provider_message_id="FIRST",
+    )
+    SentMessageFactory(status="delivered", provider_message_id="ONLY")
+    listing = client.get(MESSAGES, {"possible_duplicate__exact": "1"})
+    assert list(listing.context["cl"].result_list) == [flagged]
+    assert "Possible duplicate" in listing.content.decode()
+    assert list(client.get(MESSAGES, {"q": "FIRST"}).context["cl"].result_list) == [flagged]
+    page = client.get(reverse("admin:messaging_sentmessage_change", args=[flagged.pk]))
+    content = page.content.decode()
+    assert "Possible duplicate" in content and "FIRST" in content

@@ -137,7 +137,7 @@ def test_phone_fast_path_agrees_with_phonenumbers():
 
     import phonenumbers
 
-    from messaging.services.queueing import phone_normalize
+    from common.phones import phone_e164 as phone_normalize
 
     def reference(raw):
         try:
@@ -165,3 +165,17 @@ def test_big_batches_written_with_copy_get_every_column_default(kaleyra):
     message = SentMessage.objects.get(batch=result.batch)
     assert (message.error_title, message.error_details, message.delivery_anomaly) == ("", "", False)
     assert message.provider_message_id is None and message.accepted_at is None
+
+
+def test_order_status_refusals_are_listed_as_the_orders_were_and_nothing_moves(kaleyra):
+    """Refusals from building the message and from the move, in the operator's order."""
+    done = pending_order(status="completed")
+    no_phone = pending_order(customer_phone="")
+    result = order_status_send(orders=[done, no_phone], status="shipped")
+    assert [(r.target, r.code) for r in result.refused] == [
+        (done.reference_id, "illegal_status_move"),
+        (no_phone.reference_id, "invalid_phone"),
+    ]
+    no_phone.refresh_from_db()
+    assert no_phone.status == "pending"
+    assert result.batch is None and not SentMessage.objects.exists()

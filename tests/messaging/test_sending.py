@@ -211,7 +211,7 @@ def test_connection_refused_is_retried(kaleyra):
 
 def test_sweep_marks_messages_a_dead_worker_left_in_sending_as_unknown(kaleyra):
     old = timezone.now() - timedelta(seconds=kaleyra.KALEYRA_SENDING_STALE_AFTER + 1)
-    lost = SentMessageFactory(status="sending", claimed_at=old)
+    lost = SentMessageFactory(status="sending", claimed_at=old, requested_at=old)
     busy = SentMessageFactory(status="sending", claimed_at=timezone.now())
     result = messages_sweep()
     lost.refresh_from_db()
@@ -316,8 +316,127 @@ def test_callback_that_came_before_the_answer_was_lost_settles_the_message(
 
 def test_callback_that_came_before_the_worker_died_settles_the_message(kaleyra, client, settings):
     old = timezone.now() - timedelta(seconds=kaleyra.KALEYRA_SENDING_STALE_AFTER + 1)
-    message = SentMessageFactory(recipient="+919812345678", status="sending", claimed_at=old)
+    message = SentMessageFactory(
+        recipient="+919812345678", status="sending", claimed_at=old, requested_at=old
+    )
     early_callback(client, settings, message, "MID-EARLY")
     assert messages_sweep()["worker_lost"] == 1
     message.refresh_from_db()
     assert (message.status, message.provider_message_id) == ("sent", "MID-EARLY")
+
+
+def test_sweep_sends_again_what_a_dead_worker_claimed_but_never_requested(
+    kaleyra, django_capture_on_commit_callbacks
+):
+    """A worker killed mid-chunk: only the message whose request went out is "unknown"; the
+    rest of its chunk goes back to the queue, its attempt not counted, and is enqueued."""
+    old = timezone.now() - timedelta(seconds=kaleyra.KALEYRA_SENDING_STALE_AFTER + 1)
+    requested = SentMessageFactory(status="sending", claimed_at=old, requested_at=old, attempts=1)
+    unsent = [SentMessageFactory(status="sending", claimed_at=old, attempts=1) for _ in range(3)]
+    result = messages_sweep()
+    assert (result["worker_lost"], result["returned_to_queue"]) == (1, 3)
+    assert result["requeue"] == sorted(message.pk for message in unsent)
+    requested.refresh_from_db()
+    assert (requested.status, requested.error_code) == ("unknown", "worker_lost")
+    for message in unsent:
+        message.refresh_from_db()
+        assert (message.status, message.error_code, message.attempts) == ("queued", "", 0)
+
+
+@responses.activate
+def test_each_message_is_marked_requested_just_before_its_own_call(kaleyra):
+    """Before: the whole chunk was only "sending" (claimed) while its first message went out,
+    so a crash then made all of it "unknown"."""
+    messages = [SentMessageFactory() for _ in range(3)]
+    seen = []
+
+    def answer(request):
+        states = dict(
+            SentMessage.objects.filter(pk__in=[m.pk for m in messages]).values_list(
+                "pk", "requested_at"
+            )
+        )
+        seen.append([states[m.pk] is not None for m in messages])
+        return 202, {}, json.dumps(accepted(f"MID{len(seen)}"))
+
+    responses.add_callback(responses.POST, SEND_URL, callback=answer)
+    assert messages_send(message_ids=[m.pk for m in messages]).accepted == 3
+    assert seen == [[True, False, False], [True, True, False], [True, True, True]]
+
+
+@responses.activate
+def test_resending_an_unknown_message_flags_it_and_keeps_the_first_attempts_id(
+    kaleyra, django_capture_on_commit_callbacks
+):
+    """An operator resends an unknown message; the resend is accepted; a callback about the
+    first attempt comes later. Before: the message looked plainly accepted and the first
+    attempt's callback matched nothing."""
+    from messaging.callbacks.services import callback_event_apply
+
+    message = SentMessageFactory(status="unknown", error_code="read_timeout", attempts=1)
+    result = messages_retry(messages=SentMessage.objects.filter(pk=message.pk), confirmed=True)
+    assert result["retried"] == 1
+    responses.post(SEND_URL, json=accepted("SECOND"), status=202)
+    messages_send(message_ids=[message.pk])
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("accepted", "SECOND")
+    assert message.possible_duplicate is True
+
+    event = _first_attempt_callback(message, status="delivered")
+    assert callback_event_apply(event_id=event.pk).message_id == message.pk
+    message.refresh_from_db()
+    assert (message.provider_message_id, message.first_provider_message_id) == ("SECOND", "FIRST")
+    assert (message.status, message.possible_duplicate) == ("delivered", True)
+
+
+def test_retrying_a_failed_message_is_no_possible_duplicate(
+    kaleyra, django_capture_on_commit_callbacks
+):
+    message = SentMessageFactory(status="failed", error_code="WA500")
+    messages_retry(messages=SentMessage.objects.filter(pk=message.pk))
+    message.refresh_from_db()
+    assert (message.status, message.possible_duplicate) == ("queued", False)
+
+
+def test_unknown_messages_resent_by_the_sweep_are_flagged(kaleyra):
+    old = timezone.now() - timedelta(minutes=10)
+    message = SentMessageFactory(status="unknown", error_code="worker_lost", claimed_at=old)
+    kaleyra.KALEYRA_UNKNOWN_RESEND_AFTER = 60
+    assert messages_sweep()["unknown_resent"] == 1
+    message.refresh_from_db()
+    assert (message.status, message.possible_duplicate) == ("queued", True)
+
+
+def _first_attempt_callback(message, *, status):
+    """A stored callback about the message's first attempt (id FIRST), found by its refs."""
+    from messaging.callbacks.models import CallbackEvent, CallbackReceipt
+
+    return CallbackEvent.objects.create(
+        receipt=CallbackReceipt.objects.create(content_type="application/json", body="{}"),
+        event_hash=f"first-attempt-{message.pk}",
+        top_message_id="FIRST",
+        status=status,
+        recipient=str(message.recipient).removeprefix("+"),
+        ref=message.ref,
+        ref1=message.ref1,
+        ref2=message.ref2,
+        occurred_at=timezone.now(),
+    )
+
+
+@responses.activate
+def test_callback_for_an_unknown_message_queued_to_be_resent_spares_the_resend(kaleyra):
+    """The sweep queued an unknown message to be sent again (KALEYRA_UNKNOWN_RESEND_AFTER), then
+    the callback of its first attempt arrives: it takes that id and is not sent twice."""
+    from messaging.callbacks.services import callback_event_apply
+
+    old = timezone.now() - timedelta(minutes=10)
+    message = SentMessageFactory(status="unknown", error_code="read_timeout", claimed_at=old)
+    kaleyra.KALEYRA_UNKNOWN_RESEND_AFTER = 60
+    assert messages_sweep()["unknown_resent"] == 1
+    event = _first_attempt_callback(message, status="sent")
+    assert callback_event_apply(event_id=event.pk).message_id == message.pk
+    assert messages_send(message_ids=[message.pk]).skipped == 1
+    assert len(responses.calls) == 0
+    message.refresh_from_db()
+    assert (message.status, message.provider_message_id) == ("sent", "FIRST")
