@@ -7,3 +7,6 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         from .callbacks import checks  # noqa: F401  (registers the start-up check)
+        from .callbacks.events import kaleyra_handlers_register
+
+        kaleyra_handlers_register()
