@@ -150,14 +150,9 @@ def _v2_parse(document: dict, path: str) -> list[StatusEvent | InboundItem]:
     }
     events, others = [], []
     for value_path, value, field in _v2_values(meta, _join(path, "meta_object")):
-        statuses = value.get("statuses")
-        if statuses is not None:
-            if not isinstance(statuses, list):
-                raise CallbackParseError(f"{value_path}.statuses must be a list.")
-            for index, item in enumerate(statuses):
-                events.append(_v2_status_parse(item, f"{value_path}.statuses[{index}]", common))
-        elif value.get("messages") is not None:
-            events += messages_parse(value, value_path, extra)
+        found = _v2_value_events(value, value_path, common, extra)
+        if found is not None:
+            events += found
         elif field == TEMPLATE_FIELD or "message_template_id" in value:
             events.append(template_parse(value, value, value_path, field or TEMPLATE_FIELD))
         elif field and field != "messages":
@@ -171,6 +166,22 @@ def _v2_parse(document: dict, path: str) -> list[StatusEvent | InboundItem]:
             )
         events.append(_event(document, path, common, provider_status_key="status"))
     return events + others
+
+
+def _v2_value_events(value: dict, path: str, common: dict, extra: dict) -> list | None:
+    """The delivery statuses and incoming messages a change value carries (None: neither)."""
+    statuses, messages = value.get("statuses"), value.get("messages")
+    if statuses is None and messages is None:
+        return None
+    events = []
+    if statuses is not None:
+        if not isinstance(statuses, list):
+            raise CallbackParseError(f"{path}.statuses must be a list.")
+        for index, item in enumerate(statuses):
+            events.append(_v2_status_parse(item, f"{path}.statuses[{index}]", common))
+    if messages is not None:
+        events += messages_parse(value, path, extra)
+    return events
 
 
 def _v2_values(meta: dict, path: str):

@@ -406,3 +406,15 @@ def test_startup_check_refuses_a_body_limit_that_is_not_positive(settings):
     assert "messaging.E102" in [m.id for m in checks.run_checks()]
     settings.KALEYRA_CALLBACK_MAX_BODY_BYTES = 1024
     assert "messaging.E102" not in [m.id for m in checks.run_checks()]
+
+
+def test_a_change_value_with_a_status_and_an_incoming_message_handles_both(client):
+    message = AcceptedMessageFactory(provider_message_id="kal-1")
+    body = copy.deepcopy(V2_INCOMING)
+    body["meta_object"]["value"]["statuses"] = [wa_status("wamid.1", "read", T_SENT)]
+    body["extra_info"]["message_id"] = "kal-1"
+    assert post_json(client, body).status_code == 200
+    message.refresh_from_db()
+    assert message.status == "read"
+    assert InboundEvent.objects.get().external_id == "wamid.IN1"
+    assert CallbackReceipt.objects.get().event_count == 2
