@@ -198,6 +198,9 @@ class HandledFilter(admin.SimpleListFilter):
         return queryset
 
 
+RAW_BODY_SHOWN = 100_000  # characters of a raw body on its admin page (a body may be 10 MiB)
+
+
 def _pre(text: str):
     return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
 
@@ -236,7 +239,14 @@ class CallbackReceiptAdmin(ReadOnlyModelAdmin):
 
     @admin.display(description="body")
     def raw_body(self, obj):
-        return _pre(obj.body)
+        if len(obj.body) <= RAW_BODY_SHOWN:
+            return _pre(obj.body)
+        return format_html(
+            "<p>The first {} of {} characters:</p>{}",
+            f"{RAW_BODY_SHOWN:,}",
+            f"{len(obj.body):,}",
+            _pre(obj.body[:RAW_BODY_SHOWN]),
+        )
 
     @admin.display(description="events")
     def events(self, obj):

@@ -418,3 +418,12 @@ def test_a_change_value_with_a_status_and_an_incoming_message_handles_both(clien
     assert message.status == "read"
     assert InboundEvent.objects.get().external_id == "wamid.IN1"
     assert CallbackReceipt.objects.get().event_count == 2
+
+
+def test_a_large_raw_body_is_shown_cut_on_its_admin_page(client):
+    body = json.dumps({**PAYMENT, "notes": "z" * 150_000})
+    assert post_json(client, body).status_code == 200
+    receipt = CallbackReceipt.objects.get()
+    html = admin_html(client, f"/admin/messaging/callbackreceipt/{receipt.pk}/change/")
+    assert f"The first 100,000 of {len(body):,} characters" in html
+    assert "z" * 1000 in html and "z" * 150_000 not in html
