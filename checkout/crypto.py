@@ -8,8 +8,6 @@ flipped, tag appended, base64). WhatsApp's side (`request_encrypt`, `response_de
 
 import base64
 import binascii
-import hashlib
-import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -18,6 +16,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+# X-Hub-Signature-256: one home, the webhook base's HMAC strategy (re-exported here).
+from common.webhooks import signature_compute, signature_valid  # noqa: F401
 
 AES_KEY_BYTES = 16
 IV_BYTES = 16
@@ -104,24 +105,3 @@ def response_decrypt(body: str | bytes, *, aes_key: bytes, iv: bytes):
     except InvalidTag:
         raise DecryptionError("the response fails the GCM tag check") from None
     return json.loads(plaintext.decode("utf-8"))
-
-
-# --- X-Hub-Signature-256 -------------------------------------------------------------------
-
-
-def signature_compute(body: bytes, secret: str) -> str:
-    digest = hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
-
-
-def signature_valid(*, body: bytes, header: str | None, secrets) -> bool:
-    """True when `header` is the HMAC-SHA256 of the raw body under any of `secrets`
-    (two during a rotation), compared in constant time."""
-    if not header:
-        return False
-    given = header.strip().encode("latin-1", errors="replace")
-    matched = False
-    for secret in secrets:
-        expected = signature_compute(body, secret).encode("ascii")
-        matched |= hmac.compare_digest(expected, given)
-    return matched

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from common.admin import ReadOnlyModelAdmin
 
 from .admin_actions import SendMessagesPermissionMixin
+from .callbacks.models import CallbackReceipt, InboundEvent
 from .models import MessageStatus, SendBatch, SentMessage
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
@@ -190,3 +191,118 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
             messages.SUCCESS,
         )
         return None
+
+
+# --- inbound: callback receipts and the events they carried (read-only) --------------------------
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = "handled"
+    parameter_name = "handled"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Handled"), ("no", "Not handled (no handler yet, or it failed)")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(handled_at__isnull=self.value() == "no")
+        return queryset
+
+
+RAW_BODY_SHOWN = 100_000  # characters of a raw body on its admin page (a body may be 10 MiB)
+
+
+def _pre(text: str):
+    return format_html('<pre style="white-space: pre-wrap">{}</pre>', text)
+
+
+@admin.register(CallbackReceipt)
+class CallbackReceiptAdmin(ReadOnlyModelAdmin):
+    list_display = (
+        "id",
+        "received_at",
+        "content_type",
+        "size",
+        "event_count",
+        "accepted",
+        "truncated",
+    )
+    list_filter = ("truncated", ("received_at", admin.DateFieldListFilter))
+    search_fields = ("=id", "body_sha256", "rejected_reason")
+    date_hierarchy = "received_at"
+    fields = (
+        "received_at",
+        "remote_addr",
+        "content_type",
+        "size",
+        "truncated",
+        "body_sha256",
+        "rejected_reason",
+        "event_count",
+        "events",
+        "raw_body",
+    )
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="accepted")
+    def accepted(self, obj):
+        return not obj.rejected_reason
+
+    @admin.display(description="body")
+    def raw_body(self, obj):
+        if len(obj.body) <= RAW_BODY_SHOWN:
+            return _pre(obj.body)
+        return format_html(
+            "<p>The first {} of {} characters:</p>{}",
+            f"{RAW_BODY_SHOWN:,}",
+            f"{len(obj.body):,}",
+            _pre(obj.body[:RAW_BODY_SHOWN]),
+        )
+
+    @admin.display(description="events")
+    def events(self, obj):
+        lines = [
+            f"status {e.status} for {', '.join(e.provider_ids)} ({e.get_outcome_display()})"
+            for e in obj.events.all()
+        ]
+        lines += [
+            f"{e.get_event_type_display()} {e.type_name} {e.status} "
+            f"{e.reference or e.external_id} ({'handled' if e.handled_at else 'not handled'})"
+            for e in obj.inbound_events.all()
+        ]
+        return _pre("\n".join(lines) or "-")
+
+
+INBOUND_EVENT_FIELDS = (
+    "event_type",
+    "type_name",
+    "status",
+    "reference",
+    "external_id",
+    "phone",
+    "times_received",
+)
+
+
+@admin.register(InboundEvent)
+class InboundEventAdmin(ReadOnlyModelAdmin):
+    list_display = ("id", "created_at", *INBOUND_EVENT_FIELDS, "handled", "receipt")
+    list_filter = (
+        "event_type",
+        HandledFilter,
+        "provider",
+        ("created_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("reference", "external_id", "phone", "=receipt__id")
+    list_select_related = ("receipt",)
+    date_hierarchy = "created_at"
+    fields = ("provider", *INBOUND_EVENT_FIELDS, "handled_at", "created_at", "receipt", "data_json")
+    readonly_fields = fields
+
+    @admin.display(boolean=True, description="handled", ordering="handled_at")
+    def handled(self, obj):
+        return obj.handled_at is not None
+
+    @admin.display(description="JSON received")
+    def data_json(self, obj):
+        return _pre(json.dumps(obj.data, indent=2, ensure_ascii=False))

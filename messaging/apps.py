@@ -9,5 +9,7 @@ class MessagingConfig(AppConfig):
         from . import tasks  # noqa: F401  (registers the services' publishers)
         from .admin_actions import admin_send_actions_contribute
         from .callbacks import checks  # noqa: F401  (registers the start-up check)
+        from .callbacks.events import kaleyra_handlers_register
 
         admin_send_actions_contribute()
+        kaleyra_handlers_register()

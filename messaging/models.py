@@ -183,4 +183,4 @@ class SendingPause(models.Model):
 
 
 # Status callbacks (messaging.callbacks) keep their own models in their package.
-from .callbacks.models import CallbackEvent, CallbackReceipt  # noqa: E402,F401
+from .callbacks.models import CallbackEvent, CallbackReceipt, InboundEvent  # noqa: E402,F401

@@ -244,9 +244,12 @@ def test_callbacks_endpoint_without_credentials_says_so(client, settings, demo):
     assert changed_models(before, stored_rows()) == []
 
 
-def test_an_authenticated_callback_over_the_upload_limit_is_a_400_and_stores_nothing(
+def test_an_authenticated_callback_over_the_upload_limit_is_stored_whole_then_refused(
     client, callbacks_configured, demo
 ):
+    """Over Django's DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) but under the callback limit: no
+    longer refused unread by Django (which stored nothing), but read, kept raw and whole, then
+    answered 400 with what is wrong with it (a body with no status)."""
     before = stored_rows()
     response = client.post(
         CALLBACK_URL,
@@ -255,7 +258,11 @@ def test_an_authenticated_callback_over_the_upload_limit_is_a_400_and_stores_not
         HTTP_AUTHORIZATION=basic("kaleyra", "first-secret"),
     )
     assert response.status_code == 400
-    assert changed_models(before, stored_rows()) == []
+    assert response.json()["message"] == "status is missing."
+    assert changed_models(before, stored_rows()) == [CallbackReceipt._meta.label]
+    receipt = CallbackReceipt.objects.get(pk=response.json()["receipt"])
+    assert (receipt.size, receipt.truncated, receipt.event_count) == (len(HUGE[1]), False, 0)
+    assert receipt.body.encode() == HUGE[1]
 
 
 @settings(FUZZ, max_examples=30)

@@ -4,11 +4,9 @@ KALEYRA_CALLBACK_BASIC_AUTH holds `user:password` pairs separated by commas, so 
 added before the old one is removed (rotation). Passwords cannot contain commas.
 """
 
-import base64
-import binascii
-import hmac
-
 from django.conf import settings
+
+from common.webhooks import BasicAuth
 
 
 class CallbackCredentialsError(ValueError):
@@ -32,22 +30,6 @@ def callback_credentials() -> list[tuple[bytes, bytes]]:
     return pairs
 
 
-def basic_auth_matches(*, header: str, credentials: list[tuple[bytes, bytes]]) -> bool:
-    """Whether an Authorization header carries one of the pairs. Every pair is compared in
-    constant time, whichever matches."""
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic" or not encoded:
-        return False
-    try:
-        decoded = base64.b64decode(encoded.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    user, sep, password = decoded.partition(b":")
-    if not sep:
-        return False
-    matched = False
-    for expected_user, expected_password in credentials:
-        user_ok = hmac.compare_digest(user, expected_user)
-        password_ok = hmac.compare_digest(password, expected_password)
-        matched |= user_ok & password_ok
-    return matched
+def kaleyra_callback_auth() -> BasicAuth:
+    """The strategy the callback view authenticates with."""
+    return BasicAuth(credentials=callback_credentials, realm="kaleyra-callbacks")

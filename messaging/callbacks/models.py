@@ -1,4 +1,5 @@
-"""Kaleyra status callbacks as received (append-only) and the status events they carry."""
+"""Kaleyra callbacks as received (append-only) and the events they carry: delivery statuses
+(CallbackEvent) and every other type, handled or not yet (InboundEvent)."""
 
 from django.db import models
 
@@ -7,7 +8,8 @@ from common.models import AppendOnlyModel
 
 class CallbackReceipt(AppendOnlyModel):
     """One authenticated POST to the callback URL, stored exactly as received before anything
-    else happens. Append-only."""
+    else happens (parsing included). Append-only: the raw fields never change; the outcome of
+    parsing (`rejected_reason`, `event_count`) is written once, right after."""
 
     append_only_label = "Callback receipts"
 
@@ -15,6 +17,14 @@ class CallbackReceipt(AppendOnlyModel):
     content_type = models.CharField(max_length=255, blank=True)
     body = models.TextField(help_text="The raw body (UTF-8; undecodable bytes escaped).")
     body_sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveBigIntegerField(
+        default=0, db_default=0, help_text="Bytes received (declared, when over the limit)."
+    )
+    truncated = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="Over KALEYRA_CALLBACK_MAX_BODY_BYTES: only the first bytes are kept (413).",
+    )
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
     rejected_reason = models.TextField(
         blank=True, help_text="Why the body was answered with 400 (empty when accepted)."
@@ -77,3 +87,50 @@ class CallbackEvent(models.Model):
         """Every id the callback carried; any of them may be the send's message_id."""
         ids = (self.extra_message_id, self.top_message_id, self.wa_message_id)
         return list(dict.fromkeys(i for i in ids if i))
+
+
+class InboundEvent(models.Model):
+    """One event of a type other than a delivery status (a payment update, an incoming customer
+    message, a template-status change, a type nobody knows yet), stored whether a handler is
+    registered for it or not. The same event received twice is stored once: `times_received`
+    counts it."""
+
+    class Type(models.TextChoices):
+        PAYMENT = "payment", "Payment update"
+        MESSAGE = "message", "Incoming customer message"
+        TEMPLATE_STATUS = "template_status", "Template status"
+        UNKNOWN = "unknown", "Unknown type"
+
+    receipt = models.ForeignKey(
+        CallbackReceipt, on_delete=models.PROTECT, related_name="inbound_events"
+    )
+    provider = models.CharField(max_length=32)
+    event_type = models.CharField(max_length=32, choices=Type.choices, db_index=True)
+    type_name = models.CharField(
+        max_length=64, blank=True, help_text="The type as the provider named it."
+    )
+    identity_hash = models.CharField(max_length=64, unique=True)
+    times_received = models.PositiveIntegerField(default=1)
+    data = models.JSONField(help_text="The event's own JSON, as received.")
+    status = models.CharField(max_length=64, blank=True)
+    reference = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="Payment: the order-details reference_id; template: its name.",
+    )
+    external_id = models.CharField(
+        max_length=255,
+        blank=True,
+        db_index=True,
+        help_text="The provider's id (message id, transaction id, template id).",
+    )
+    phone = models.CharField(max_length=32, blank=True, db_index=True)
+    handled_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.get_event_type_display()} {self.reference or self.external_id or self.pk}"

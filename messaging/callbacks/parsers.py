@@ -1,5 +1,10 @@
-"""Callback bodies into status events: Kaleyra's v2 JSON format (WhatsApp's `statuses[]` in
+"""Callback bodies into events: Kaleyra's v2 JSON format (WhatsApp's change object in
 `meta_object`, ids and refs in `extra_info`) and the older flat format, as JSON or form data.
+
+Each event is classified by type: a delivery status (StatusEvent) or an InboundItem (a payment
+update, an incoming customer message, a template-status change, or a type nobody knows yet).
+An item that names a `type` of its own is what that type says; an item without one is a
+delivery status, parsed as strictly as ever (an unknown status is still a 400).
 
 Everything a client can send either parses or raises CallbackParseError naming what was wrong.
 """
@@ -11,25 +16,31 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.http.multipartparser import MultiPartParserError
 from django.utils.dateparse import parse_datetime
 
+from common.webhooks import FORM_TYPES, WebhookBodyError, form_fields_parse, media_type
+
+from .events import InboundItem
+from .fields import MAX_ID_LENGTH, CallbackParseError, _clean, _id, _join, _object, _text
+from .inbound_parsers import (
+    T,
+    flat_message_parse,
+    messages_parse,
+    payment_parse,
+    storable,
+    template_parse,
+    unknown_parse,
+)
 from .statuses import status_normalise
 
-MAX_ID_LENGTH = 128
+__all__ = ["MAX_ID_LENGTH", "CallbackParseError", "StatusEvent", "_clean", "callback_events_parse"]
+
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
-
-
-class CallbackParseError(Exception):
-    """A body we cannot read; `message` says what was wrong and is sent back with the 400."""
-
-    code = "malformed_callback"
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
+TEMPLATE_TYPES = {"template", "template_status", "message_template_status_update"}
+TEMPLATE_FIELD = "message_template_status_update"
+# What an item that is a delivery status may call its own type.
+STATUS_TYPES = {"status", "statuses", "dlr", "delivery", "message_status", "delivery_status"}
 
 
 @dataclass(frozen=True)
@@ -66,18 +77,17 @@ class StatusEvent:
         return asdict(self)
 
 
-def callback_document(*, body: bytes, content_type: str, form=None):
-    """The body as Python data: JSON unless the content type says form data (`form` is the
-    request's parsed POST, read lazily because multipart parsing can fail)."""
-    media_type = content_type.split(";")[0].strip().lower()
-    if media_type in FORM_TYPES:
+def callback_document(*, body: bytes, content_type: str):
+    """The body as Python data: JSON unless the content type says form data (decoded from the
+    raw bytes, with no field-count limit: the body's size is capped before this)."""
+    if media_type(content_type) in FORM_TYPES:
         try:
-            data = form() if callable(form) else form
-        except MultiPartParserError as exc:
-            raise CallbackParseError(f"The form data cannot be read: {exc}") from None
+            data = form_fields_parse(body=body, content_type=content_type)
+        except WebhookBodyError as exc:
+            raise CallbackParseError(exc.message) from None
         if not data:
             raise CallbackParseError("The form body is empty.")
-        return data.dict()
+        return data
     if not body.strip():
         raise CallbackParseError("The body is empty.")
     try:
@@ -86,8 +96,8 @@ def callback_document(*, body: bytes, content_type: str, form=None):
         raise CallbackParseError(f"The body is not valid JSON: {exc}") from None
 
 
-def callback_events_parse(document) -> list[StatusEvent]:
-    """Every status the body reports, in order. A list holds several callbacks."""
+def callback_events_parse(document) -> list[StatusEvent | InboundItem]:
+    """Every event the body reports, in order. A list holds several callbacks."""
     if isinstance(document, list):
         if not document:
             raise CallbackParseError("The body is an empty list.")
@@ -98,15 +108,37 @@ def callback_events_parse(document) -> list[StatusEvent]:
     return _callback_parse(document, "")
 
 
-def _callback_parse(document, path: str) -> list[StatusEvent]:
+def _callback_parse(document, path: str) -> list[StatusEvent | InboundItem]:
     if not isinstance(document, dict):
         raise CallbackParseError(f"{path or 'The body'} must be an object.")
     if "meta_object" in document:
         return _v2_parse(document, path)
+    type_name = _type_name(document)
+    if type_name == "payment" or isinstance(document.get("payment"), dict):
+        return [payment_parse(document, path)]
+    if type_name in TEMPLATE_TYPES:
+        return [template_parse(document, document, path, type_name)]
+    if "status" not in document and ("from" in document or "body" in document):
+        return [flat_message_parse(document, path, type_name)]
+    if type_name and type_name not in STATUS_TYPES and not _is_delivery_status(document):
+        return [unknown_parse(document, type_name)]
     return [_flat_parse(document, path)]
 
 
-def _v2_parse(document: dict, path: str) -> list[StatusEvent]:
+def _type_name(document: dict) -> str:
+    """The type the item names itself (not a string: none, as before types were read)."""
+    value = document.get("type")
+    if not isinstance(value, str):
+        return ""
+    return _clean(value).strip().lower()[:64]
+
+
+def _is_delivery_status(document: dict) -> bool:
+    status = document.get("status")
+    return isinstance(status, str) and status_normalise(status) is not None
+
+
+def _v2_parse(document: dict, path: str) -> list[StatusEvent | InboundItem]:
     meta = _object(document.get("meta_object"), _join(path, "meta_object"))
     extra = _object(document.get("extra_info") or {}, _join(path, "extra_info"))
     common = {
@@ -116,27 +148,45 @@ def _v2_parse(document: dict, path: str) -> list[StatusEvent]:
         "ref1": _text(extra.get("ref1"), 255),
         "ref2": _text(extra.get("ref2"), 255),
     }
-    events = []
-    for value_path, value in _v2_values(meta, _join(path, "meta_object")):
-        statuses = value.get("statuses")
-        if statuses is None:
-            continue
-        if not isinstance(statuses, list):
-            raise CallbackParseError(f"{value_path}.statuses must be a list.")
-        for index, item in enumerate(statuses):
-            events.append(_v2_status_parse(item, f"{value_path}.statuses[{index}]", common))
+    events, others = [], []
+    for value_path, value, field in _v2_values(meta, _join(path, "meta_object")):
+        found = _v2_value_events(value, value_path, common, extra)
+        if found is not None:
+            events += found
+        elif field == TEMPLATE_FIELD or "message_template_id" in value:
+            events.append(template_parse(value, value, value_path, field or TEMPLATE_FIELD))
+        elif field and field != "messages":
+            others.append(InboundItem(T.UNKNOWN, storable({"field": field, "value": value}), field))
     if not events:
         if document.get("status") in (None, ""):
+            if others:
+                return others
             raise CallbackParseError(
                 f"{_join(path, 'meta_object')} holds no statuses and there is no top-level status."
             )
         events.append(_event(document, path, common, provider_status_key="status"))
+    return events + others
+
+
+def _v2_value_events(value: dict, path: str, common: dict, extra: dict) -> list | None:
+    """The delivery statuses and incoming messages a change value carries (None: neither)."""
+    statuses, messages = value.get("statuses"), value.get("messages")
+    if statuses is None and messages is None:
+        return None
+    events = []
+    if statuses is not None:
+        if not isinstance(statuses, list):
+            raise CallbackParseError(f"{path}.statuses must be a list.")
+        for index, item in enumerate(statuses):
+            events.append(_v2_status_parse(item, f"{path}.statuses[{index}]", common))
+    if messages is not None:
+        events += messages_parse(value, path, extra)
     return events
 
 
 def _v2_values(meta: dict, path: str):
     """WhatsApp's change object(s): `{"value": ..., "field": ...}`, the bare value, or a whole
-    webhook (`entry[].changes[]`)."""
+    webhook (`entry[].changes[]`); each as (path, value, field)."""
     if "entry" in meta:
         entries = meta["entry"]
         if not isinstance(entries, list):
@@ -148,11 +198,12 @@ def _v2_values(meta: dict, path: str):
             for c, change in enumerate(changes):
                 change_path = f"{path}.entry[{e}].changes[{c}]"
                 change = _object(change, change_path)
-                yield f"{change_path}.value", _object(change.get("value"), f"{change_path}.value")
+                value = _object(change.get("value"), f"{change_path}.value")
+                yield f"{change_path}.value", value, _text(change.get("field"), 64)
     elif "value" in meta:
-        yield f"{path}.value", _object(meta["value"], f"{path}.value")
+        yield f"{path}.value", _object(meta["value"], f"{path}.value"), _text(meta.get("field"), 64)
     else:
-        yield path, meta
+        yield path, meta, ""
 
 
 def _v2_status_parse(item, path: str, common: dict) -> StatusEvent:
@@ -241,48 +292,3 @@ def _timestamp(value, path: str) -> datetime | None:
     if not EARLIEST <= parsed < LATEST:
         raise CallbackParseError(problem)
     return parsed
-
-
-def _object(value, path: str) -> dict:
-    if isinstance(value, str):  # form data carries nested objects as JSON text
-        try:
-            value = json.loads(value)
-        except (ValueError, RecursionError):
-            raise CallbackParseError(f"{path} is not a JSON object.") from None
-    if not isinstance(value, dict):
-        raise CallbackParseError(f"{path} must be an object.")
-    return value
-
-
-def _id(value, path: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise CallbackParseError(f"{path} must be a string.")
-    text = _clean(str(value)).strip()
-    if len(text) > MAX_ID_LENGTH:
-        raise CallbackParseError(f"{path} is longer than {MAX_ID_LENGTH} characters.")
-    return text
-
-
-def _text(value, limit: int | None) -> str:
-    """Free text (refs, error fields): scalars as text, anything else as JSON; cut to fit."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        text = str(value)
-    else:
-        text = json.dumps(value, ensure_ascii=False, default=str)
-    text = _clean(text).strip()
-    return text if limit is None else text[:limit]
-
-
-def _clean(text: str) -> str:
-    """Text any database stores: no NUL characters, no lone surrogates."""
-    return text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key

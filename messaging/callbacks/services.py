@@ -24,7 +24,8 @@ from messaging.models import SentMessage
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
-from .models import CallbackEvent, CallbackReceipt
+from .events import InboundItem, inbound_event_store
+from .models import CallbackEvent, CallbackReceipt, InboundEvent
 from .parsers import StatusEvent, _clean
 from .statuses import FAILURES, RANK, TIMESTAMP_FIELDS
 
@@ -38,26 +39,57 @@ def callback_receipt_store(
     body: bytes,
     content_type: str,
     remote_addr: str | None,
-    events: list[StatusEvent],
+    events: list[StatusEvent | InboundItem] = (),
     rejected_reason: str = "",
-) -> tuple[CallbackReceipt, list[CallbackEvent]]:
-    """Store the raw callback and its events (a repeat of a known event only counts it again).
-    Returns the receipt and the events that are new."""
+    size: int | None = None,
+    truncated: bool = False,
+) -> tuple[CallbackReceipt, list[CallbackEvent | InboundEvent]]:
+    """Store the raw callback (and, when already parsed, its events; a repeat of a known event
+    only counts it again). Returns the receipt and the events that are new (statuses) or not
+    handled yet (other types)."""
     with transaction.atomic():
         receipt = CallbackReceipt.objects.create(
             content_type=_clean(content_type)[:255],
             body=_clean(body.decode("utf-8", "backslashreplace")),
             body_sha256=hashlib.sha256(body).hexdigest(),
+            size=len(body) if size is None else size,
+            truncated=truncated,
             remote_addr=remote_addr,
             rejected_reason=_clean(rejected_reason),
             event_count=len(events),
         )
-        created = []
-        for event in events:
+        created = _events_store(receipt=receipt, events=events)
+    return receipt, created
+
+
+def callback_receipt_outcome_store(
+    *,
+    receipt: CallbackReceipt,
+    events: list[StatusEvent | InboundItem],
+    rejected_reason: str = "",
+) -> list[CallbackEvent | InboundEvent]:
+    """After parsing a receipt stored raw: its events (as callback_receipt_store does) and the
+    parse outcome, written once (the raw fields never change)."""
+    with transaction.atomic():
+        CallbackReceipt.objects.filter(pk=receipt.pk, event_count=0, rejected_reason="").update(
+            event_count=len(events), rejected_reason=_clean(rejected_reason)
+        )
+        receipt.event_count, receipt.rejected_reason = len(events), _clean(rejected_reason)
+        return _events_store(receipt=receipt, events=events)
+
+
+def _events_store(*, receipt, events) -> list[CallbackEvent | InboundEvent]:
+    created = []
+    for event in events:
+        if isinstance(event, InboundItem):
+            stored, _ = inbound_event_store(receipt=receipt, item=event)
+            if stored.handled_at is None:
+                created.append(stored)
+        else:
             stored = _event_store(receipt=receipt, event=event)
             if stored is not None:
                 created.append(stored)
-    return receipt, created
+    return created
 
 
 def _event_store(*, receipt: CallbackReceipt, event: StatusEvent) -> CallbackEvent | None:

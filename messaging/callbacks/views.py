@@ -1,80 +1,60 @@
-"""The callback endpoint. The base view validates first (HTTP Basic, constant-time) and only then
-parses; nothing is stored for a request that fails validation."""
+"""The Kaleyra callback endpoint, on the provider-neutral webhook base (common.webhooks):
+authenticated first (HTTP Basic, constant-time; nothing is stored for a request that fails),
+the raw body read up to KALEYRA_CALLBACK_MAX_BODY_BYTES and stored, then parsed, then each
+event dispatched by its type.
+
+Answers: 200 (every event stored; those of a type nobody handles yet too), 400 with the reason
+(a malformed body, stored with the reason), 413 naming the limit (stored truncated), 401/503."""
 
 import logging
 
+from django.conf import settings
 from django.http import HttpResponse, JsonResponse
-from django.utils.decorators import method_decorator
-from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 
-from .auth import CallbackCredentialsError, basic_auth_matches, callback_credentials
+from common.webhooks import RawBody, WebhookView
+
+from .auth import kaleyra_callback_auth
+from .events import callback_events_dispatch
 from .parsers import CallbackParseError, callback_document, callback_events_parse
-from .services import callback_events_process, callback_receipt_store
+from .services import callback_receipt_outcome_store, callback_receipt_store
 
 logger = logging.getLogger(__name__)
 
 
-@method_decorator(csrf_exempt, name="dispatch")
-class BasicAuthWebhookView(View):
-    """Base for provider webhooks: `validate` (credentials) before `parse`, then `handle`."""
+class KaleyraCallbackView(WebhookView):
+    """Kaleyra's callback profile: delivery statuses, payment updates, incoming messages and
+    template-status changes at one URL."""
 
-    http_method_names = ["post"]
-    realm = "webhooks"
+    auth = kaleyra_callback_auth()
 
-    def post(self, request, *args, **kwargs):
+    @staticmethod
+    def max_body_bytes() -> int:
+        return settings.KALEYRA_CALLBACK_MAX_BODY_BYTES
+
+    def receive(self, request, raw: RawBody):
+        receipt, _ = callback_receipt_store(
+            body=raw.data,
+            content_type=raw.content_type,
+            remote_addr=request.META.get("REMOTE_ADDR") or None,
+            size=raw.size,
+            truncated=raw.truncated,
+            rejected_reason=raw.too_large_message if raw.truncated else "",
+        )
+        if raw.truncated:
+            logger.warning("Callback %s over the body limit: stored truncated", receipt.pk)
+            return self.too_large(raw, receipt=receipt.pk)
         try:
-            credentials = callback_credentials()
-        except CallbackCredentialsError:
-            credentials = []
-        if not credentials:
-            logger.warning("%s refused: no callback credentials are configured", request.path)
-            return JsonResponse(
-                {"error": "not_configured", "message": "Callbacks are not configured here."},
-                status=503,
-            )
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not basic_auth_matches(header=header, credentials=credentials):
-            response = JsonResponse(
-                {"error": "unauthorized", "message": "Missing or wrong credentials."},
-                status=401,
-            )
-            response["WWW-Authenticate"] = f'Basic realm="{self.realm}"'
-            return response
-        return self.handle(request)
-
-    def handle(self, request):
-        raise NotImplementedError
-
-
-class KaleyraCallbackView(BasicAuthWebhookView):
-    """Kaleyra status callbacks: stored raw (with the parse error, if any) in one transaction,
-    acknowledged, then applied to the messages."""
-
-    realm = "kaleyra-callbacks"
-
-    def handle(self, request):
-        body = request.body
-        content_type = request.META.get("CONTENT_TYPE", "")
-        try:
-            document = callback_document(
-                body=body, content_type=content_type, form=lambda: request.POST
-            )
-            events = callback_events_parse(document)
-            reason = ""
+            document = callback_document(body=raw.data, content_type=raw.content_type)
+            events, reason = callback_events_parse(document), ""
         except CallbackParseError as exc:
             events, reason = [], exc.message
-        receipt, created = callback_receipt_store(
-            body=body,
-            content_type=content_type,
-            remote_addr=request.META.get("REMOTE_ADDR") or None,
-            events=events,
-            rejected_reason=reason,
+        pending = callback_receipt_outcome_store(
+            receipt=receipt, events=events, rejected_reason=reason
         )
         if reason:
             return JsonResponse(
                 {"error": CallbackParseError.code, "message": reason, "receipt": receipt.pk},
                 status=400,
             )
-        callback_events_process(events=created)
+        callback_events_dispatch(events=pending)
         return HttpResponse(status=200)

@@ -64,6 +64,11 @@ def post_json(client, body, *, auth=("kaleyra", "first-secret")):
     return client.post(CALLBACK_URL, data=data, content_type="application/json", **headers)
 
 
+def post_raw(client, body, content_type, *, auth=("kaleyra", "first-secret")):
+    headers = {"HTTP_AUTHORIZATION": basic(*auth)} if auth else {}
+    return client.post(CALLBACK_URL, data=body, content_type=content_type, **headers)
+
+
 def post_form(client, fields, *, auth=("kaleyra", "first-secret")):
     headers = {"HTTP_AUTHORIZATION": basic(*auth)} if auth else {}
     from urllib.parse import urlencode

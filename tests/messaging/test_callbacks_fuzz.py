@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .callback_bodies import CALLBACK_URL, CREDENTIALS, basic
+from .callback_bodies import CALLBACK_URL, CREDENTIALS, post_raw
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +72,7 @@ def configured(settings):
 
 
 def _post(client, data, content_type):
-    return client.post(
-        CALLBACK_URL,
-        data=data,
-        content_type=content_type,
-        HTTP_AUTHORIZATION=basic("kaleyra", "first-secret"),
-    )
+    return post_raw(client, data, content_type)
 
 
 @FUZZ
