@@ -19,7 +19,7 @@ MESSAGES = {
 
 class CouponError(Exception):
     """A refused coupon operation, e.g. CouponError("expired") or
-    CouponError("below_minimum", "Add Rs 200.00 more to use this code")."""
+    CouponError("below_minimum", "Add ₹200.00 more to use this code")."""
 
     def __init__(self, code: str, message: str | None = None):
         self.code = code

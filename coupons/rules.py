@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from orders.money import format_rupees
+from orders.money import format_money
 
 from .errors import CouponError
 from .models import Coupon
@@ -57,8 +57,8 @@ def coupon_refusal(
     if coupon.usage_limit is not None and other_uses >= coupon.usage_limit:
         return CouponError("exhausted")
     if base < coupon.min_order_value:
-        missing = format_rupees(coupon.min_order_value - base)
-        return CouponError("below_minimum", f"Add Rs {missing} more to use this code")
+        missing = format_money(coupon.min_order_value - base)
+        return CouponError("below_minimum", f"Add {missing} more to use this code")
     if coupon_discount_compute(coupon=coupon, base=base) == 0:
         return CouponError("no_discount")
     return None

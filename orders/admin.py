@@ -10,7 +10,7 @@ from messaging.admin_actions import (
 
 from .forms import OrderAdminForm, OrderItemAdminForm
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
-from .money import format_rupees
+from .money import format_money
 from .services import order_save
 
 
@@ -109,19 +109,19 @@ class OrderAdmin(SendMessagesPermissionMixin, admin.ModelAdmin):
     )
     inlines = (OrderItemInline, OrderAddressInline, OrderReferenceInline, OrderEventInline)
 
-    @admin.display(description="Subtotal (₹)")
+    @admin.display(description="Subtotal")
     def subtotal_display(self, obj):
-        return format_rupees(obj.totals.subtotal) if obj.pk else "-"
+        return format_money(obj.totals.subtotal) if obj.pk else "-"
 
-    @admin.display(description="Total (₹)")
+    @admin.display(description="Total")
     def total_display(self, obj):
-        return format_rupees(obj.totals.total) if obj.pk else "-"
+        return format_money(obj.totals.total) if obj.pk else "-"
 
     @admin.display(description="Coupon")
     def coupon_display(self, obj):
         if not obj.coupon_code:
             return "-"
-        return format_html("{} (− ₹{})", obj.coupon_code, format_rupees(obj.coupon_discount))
+        return format_html("{} ({})", obj.coupon_code, format_money(-obj.coupon_discount))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("items")
@@ -183,9 +183,9 @@ class OrderItemAdmin(admin.ModelAdmin):
     search_fields = ("name", "order__reference_id", "retailer_id")
     list_select_related = ("order",)
 
-    @admin.display(description="Price (₹)")
+    @admin.display(description="Price")
     def amount_display(self, obj):
-        return format_rupees(obj.unit_price)
+        return format_money(obj.unit_price)
 
 
 @admin.register(OrderAddress)
