@@ -9,6 +9,7 @@ from messaging.admin_actions import (
 )
 
 from .forms import OrderAdminForm, OrderItemAdminForm
+from .history import order_event_describe
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
 from .money import format_money
 from .services import order_save
@@ -54,7 +55,11 @@ class ReadOnlyInline(admin.TabularInline):
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     verbose_name_plural = "history"
-    fields = readonly_fields = ("created_at", "kind", "field", "before", "after", "source", "actor")
+    fields = readonly_fields = ("created_at", "description", "source", "actor", "note")
+
+    @admin.display(description="What happened")
+    def description(self, event):
+        return order_event_describe(event=event)
 
 
 class OrderReferenceInline(ReadOnlyInline):
@@ -158,10 +163,14 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "order", "kind", "field", "before", "after", "source", "actor")
+    list_display = ("created_at", "order", "description", "source", "actor")
     list_filter = ("kind", "source", ("created_at", admin.DateFieldListFilter))
     search_fields = ("order__reference_id",)
     list_select_related = ("order", "actor")
+
+    @admin.display(description="What happened")
+    def description(self, event):
+        return order_event_describe(event=event)
 
 
 @admin.register(OrderReference)
