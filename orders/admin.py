@@ -164,6 +164,7 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyModelAdmin):
     list_display = ("created_at", "order", "description", "source", "actor")
+    fields = readonly_fields = ("created_at", "order", "description", "source", "actor", "note")
     list_filter = ("kind", "source", ("created_at", admin.DateFieldListFilter))
     search_fields = ("order__reference_id",)
     list_select_related = ("order", "actor")

@@ -102,6 +102,9 @@ def test_order_page_history_shows_rupees_and_words(staff_client, demo):
 
     html = staff_client.get(reverse("admin:orders_order_change", args=[demo.pk])).content.decode()
     listing = staff_client.get(reverse("admin:orders_orderevent_changelist")).content.decode()
+    shipping = demo.events.get(kind=K.SHIPPING_COST)
+    one = reverse("admin:orders_orderevent_change", args=[shipping.pk])
+    assert "Shipping cost changed from ₹200.00 to ₹400.00" in staff_client.get(one).content.decode()
     for page in (html, listing):
         assert "Shipping cost changed from ₹200.00 to ₹400.00" in page
         assert "Coupon TRYNEW10 applied (−₹185.00)" in page  # 10 % of ₹1,850.00
