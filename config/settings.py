@@ -157,6 +157,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker writes its own log lines (not LOGGING's): their time carries its UTC offset too.
+CELERY_WORKER_LOG_DATEFMT = CELERY_WORKER_TASK_LOG_DATEFMT = "%Y-%m-%d %H:%M:%S%z"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     _queue_dir.mkdir(parents=True, exist_ok=True)

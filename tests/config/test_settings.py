@@ -65,3 +65,20 @@ def test_log_lines_carry_their_utc_offset():
     expected = f"2026-11-30 18:53:06.123{offset[:3]}:{offset[3:]} INFO shop: hello"
     assert line == expected
     assert re.fullmatch(r"\S+ \S+[+-]\d\d:\d\d INFO shop: hello", line)
+
+
+def test_worker_log_lines_carry_their_utc_offset():
+    from celery.utils.log import ColorFormatter
+
+    from config.celery import app
+
+    record = logging.LogRecord("celery", logging.INFO, __file__, 1, "ready.", None, None)
+    record.processName = "MainProcess"
+    record.created = datetime(2026, 11, 30, 18, 53, 6).astimezone().timestamp()
+    offset = datetime.fromtimestamp(record.created).astimezone().strftime("%z")
+    for format, datefmt in [
+        (app.conf.worker_log_format, app.conf.worker_log_datefmt),
+        (app.conf.worker_log_format, app.conf.worker_task_log_datefmt),
+    ]:
+        line = ColorFormatter(format, datefmt=datefmt, use_color=False).format(record)
+        assert line == f"[2026-11-30 18:53:06{offset}: INFO/MainProcess] ready."
