@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from orders.money import format_rupees
+from orders.money import format_money
 
 from .forms import ShippingRuleAdminForm
 from .models import ShippingRule
@@ -21,10 +21,10 @@ class ShippingRuleAdmin(admin.ModelAdmin):
             return rule.pincode_prefix
         return f"{rule.pincode_prefix}…"
 
-    @admin.display(description="Cost (₹)", ordering="cost")
+    @admin.display(description="Cost", ordering="cost")
     def cost_rupees(self, rule):
-        return format_rupees(rule.cost)
+        return format_money(rule.cost)
 
-    @admin.display(description="Free from subtotal (₹)", ordering="free_above")
+    @admin.display(description="Free from subtotal", ordering="free_above")
     def free_above_rupees(self, rule):
-        return format_rupees(rule.free_above) if rule.free_above is not None else "never"
+        return format_money(rule.free_above) if rule.free_above is not None else "never"

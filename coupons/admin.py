@@ -8,7 +8,7 @@ from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html
 
 from common.admin import ReadOnlyModelAdmin
-from orders.money import format_rupees
+from orders.money import format_money
 
 from .forms import CouponAdminForm, PoolGenerateForm, PoolImportForm
 from .models import (
@@ -50,9 +50,9 @@ class CouponRedemptionInline(admin.TabularInline):
             return reference_id
         return format_html('<a href="{}">{}</a>', url, reference_id)
 
-    @admin.display(description="Discount (Rs)")
+    @admin.display(description="Discount")
     def discount_rupees(self, redemption):
-        return format_rupees(redemption.discount)
+        return format_money(redemption.discount)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order")
@@ -109,11 +109,9 @@ class CouponAdmin(admin.ModelAdmin):
     @admin.display(description="Discount")
     def discount(self, coupon):
         if coupon.discount_type == Coupon.DiscountType.PERCENTAGE:
-            cap = (
-                f" (at most Rs {format_rupees(coupon.max_discount)})" if coupon.max_discount else ""
-            )
+            cap = f" (at most {format_money(coupon.max_discount)})" if coupon.max_discount else ""
             return f"{coupon.percent_off.normalize():f} %{cap}"
-        return f"Rs {format_rupees(coupon.amount_off)}"
+        return format_money(coupon.amount_off)
 
     @admin.display(description="Uses (live)", ordering="uses_count")
     def usage(self, coupon):

@@ -21,16 +21,9 @@ MESSAGES = {
 
 class CouponError(DomainError):
     """A refused coupon operation, e.g. CouponError(code="expired") or
-    CouponError("Add ... more to use this code", code="below_minimum"); without a message,
+    CouponError("Add ₹200.00 more to use this code", code="below_minimum"); without a message,
     the code's message in MESSAGES."""
 
     code = "not_found"
     messages = MESSAGES
     default_message = MESSAGES["not_found"]
-
-    def __init__(self, message: str | None = None, *, code: str | None = None, details=None):
-        if code is None and message in MESSAGES:
-            # The older shape, CouponError("invalid_phone"), still raised by coupons/phones.py:
-            # a bare code is never a message (codes are snake_case, messages are sentences).
-            message, code = None, message
-        super().__init__(message, code=code, details=details)

@@ -13,8 +13,8 @@ from .errors import CouponError
 def phone_to_e164(phone: str | PhoneNumber | None) -> str:
     """'+919000090000', '919000090000' (WhatsApp's user_id), '09000090000' and '90000 90000'
     all give '+919000090000'. A bare international number of another country ('14155552671')
-    is read as such. Raises CouponError("invalid_phone") when it is not a valid number."""
+    is read as such. Raises CouponError(code="invalid_phone") when it is not a valid number."""
     e164 = phone_e164(phone)
     if e164 is None:
-        raise CouponError("invalid_phone")
+        raise CouponError(code="invalid_phone")
     return e164

@@ -3,7 +3,7 @@
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from orders.money import format_rupees
+from orders.money import format_money
 
 from .errors import CouponError
 from .models import Coupon
@@ -57,8 +57,8 @@ def coupon_refusal(
     if coupon.usage_limit is not None and other_uses >= coupon.usage_limit:
         return CouponError(code="exhausted")
     if base < coupon.min_order_value:
-        missing = format_rupees(coupon.min_order_value - base)
-        return CouponError(f"Add Rs {missing} more to use this code", code="below_minimum")
+        missing = format_money(coupon.min_order_value - base)
+        return CouponError(f"Add {missing} more to use this code", code="below_minimum")
     if coupon_discount_compute(coupon=coupon, base=base) == 0:
         return CouponError(code="no_discount")
     return None

@@ -32,6 +32,9 @@ from requests.adapters import HTTPAdapter
 PERMANENT_CODES = frozenset({"RBC001", "WA401", "WA-401", "WA400"})
 PAUSE_CODES = frozenset({"E110", "WAV2101"})
 RETRY_CODES = frozenset({"WA500"})
+CODE_MAX_LENGTH = 32  # SentMessage.error_code
+MESSAGE_ID_MAX_LENGTH = 128  # SentMessage.provider_message_id
+TEXT_MAX_LENGTH = 500  # any other text taken from an answer or an exception
 
 
 class Outcome(StrEnum):
@@ -97,15 +100,15 @@ class KaleyraClient:
         try:
             response = self.session.send(request, timeout=self.timeout, allow_redirects=False)
         except requests.ConnectTimeout as exc:
-            return SendResult(Outcome.RETRY, "connect_timeout", self._scrub(exc))
+            return SendResult(Outcome.RETRY, "connect_timeout", self._untrusted(exc))
         except requests.ReadTimeout as exc:
-            return SendResult(Outcome.UNKNOWN, "read_timeout", self._scrub(exc))
+            return SendResult(Outcome.UNKNOWN, "read_timeout", self._untrusted(exc))
         except requests.ConnectionError as exc:
             if _never_connected(exc):
-                return SendResult(Outcome.RETRY, "connection_error", self._scrub(exc))
-            return SendResult(Outcome.UNKNOWN, "connection_dropped", self._scrub(exc))
+                return SendResult(Outcome.RETRY, "connection_error", self._untrusted(exc))
+            return SendResult(Outcome.UNKNOWN, "connection_dropped", self._untrusted(exc))
         except requests.RequestException as exc:
-            return SendResult(Outcome.UNKNOWN, "request_error", self._scrub(exc))
+            return SendResult(Outcome.UNKNOWN, "request_error", self._untrusted(exc))
         return self._classify(response)
 
     def _classify(self, response) -> SendResult:
@@ -115,21 +118,21 @@ class KaleyraClient:
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
-            text = f"HTTP {status}, not a JSON object: {self._scrub(response.text[:200])!r}"
+            text = f"HTTP {status}, not a JSON object: {self._untrusted(response.text, 200)!r}"
             if status == 429 or status >= 500:
                 return SendResult(Outcome.RETRY, f"http_{status}", text, http_status=status)
             if 200 <= status < 300:
                 return SendResult(Outcome.UNKNOWN, "invalid_answer", text, http_status=status)
             return SendResult(Outcome.PERMANENT, f"http_{status}", text, http_status=status)
-        code = str(answer.get("code") or "")
-        message = self._scrub(str(answer.get("message") or ""))
+        code = self._untrusted(answer.get("code") or "", CODE_MAX_LENGTH)
+        message = self._untrusted(answer.get("message") or "")
         if 200 <= status < 300:
             data = answer.get("data")
             message_id = data.get("message_id") if isinstance(data, dict) else None
-            if isinstance(message_id, str) and message_id:
+            if isinstance(message_id, str) and 0 < len(message_id) <= MESSAGE_ID_MAX_LENGTH:
                 return SendResult(Outcome.ACCEPTED, code, message, message_id, status)
-            text = f"HTTP {status} without data.message_id: {self._scrub(json.dumps(answer))}"
-            return SendResult(Outcome.UNKNOWN, "invalid_answer", text[:500], http_status=status)
+            text = self._untrusted(f"HTTP {status} without data.message_id: {json.dumps(answer)}")
+            return SendResult(Outcome.UNKNOWN, "invalid_answer", text, http_status=status)
         code = code or f"http_{status}"
         message = message or f"HTTP {status}"
         if code in PAUSE_CODES:
@@ -140,11 +143,14 @@ class KaleyraClient:
             return SendResult(Outcome.RETRY, code, message, http_status=status)
         return SendResult(Outcome.PERMANENT, code, message, http_status=status)
 
-    def _scrub(self, value) -> str:
+    def _untrusted(self, value, limit: int = TEXT_MAX_LENGTH) -> str:
+        """Kaleyra's (or the network's) text as it may be stored and shown: the api key scrubbed
+        from the whole text first, only then cut to `limit` (cutting first could leave part of
+        the key, which the scrub no longer recognises)."""
         text = str(value)
         if self._api_key:
             text = text.replace(self._api_key, "***")
-        return text
+        return text[:limit]
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:

@@ -5,8 +5,9 @@ from django.utils.html import format_html
 from common.admin import ReadOnlyModelAdmin
 
 from .forms import OrderAdminForm, OrderItemAdminForm
+from .history import order_event_describe
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
-from .money import format_rupees
+from .money import format_money
 from .services import order_save
 
 
@@ -50,7 +51,11 @@ class ReadOnlyInline(admin.TabularInline):
 class OrderEventInline(ReadOnlyInline):
     model = OrderEvent
     verbose_name_plural = "history"
-    fields = readonly_fields = ("created_at", "kind", "field", "before", "after", "source", "actor")
+    fields = readonly_fields = ("created_at", "description", "source", "actor", "note")
+
+    @admin.display(description="What happened")
+    def description(self, event):
+        return order_event_describe(event=event)
 
 
 class OrderReferenceInline(ReadOnlyInline):
@@ -106,19 +111,19 @@ class OrderAdmin(admin.ModelAdmin):
     )
     inlines = (OrderItemInline, OrderAddressInline, OrderReferenceInline, OrderEventInline)
 
-    @admin.display(description="Subtotal (₹)")
+    @admin.display(description="Subtotal")
     def subtotal_display(self, obj):
-        return format_rupees(obj.totals.subtotal) if obj.pk else "-"
+        return format_money(obj.totals.subtotal) if obj.pk else "-"
 
-    @admin.display(description="Total (₹)")
+    @admin.display(description="Total")
     def total_display(self, obj):
-        return format_rupees(obj.totals.total) if obj.pk else "-"
+        return format_money(obj.totals.total) if obj.pk else "-"
 
     @admin.display(description="Coupon")
     def coupon_display(self, obj):
         if not obj.coupon_code:
             return "-"
-        return format_html("{} (− ₹{})", obj.coupon_code, format_rupees(obj.coupon_discount))
+        return format_html("{} ({})", obj.coupon_code, format_money(-obj.coupon_discount))
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("items")
@@ -142,10 +147,15 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(OrderEvent)
 class OrderEventAdmin(ReadOnlyModelAdmin):
-    list_display = ("created_at", "order", "kind", "field", "before", "after", "source", "actor")
+    list_display = ("created_at", "order", "description", "source", "actor")
+    fields = readonly_fields = ("created_at", "order", "description", "source", "actor", "note")
     list_filter = ("kind", "source", ("created_at", admin.DateFieldListFilter))
     search_fields = ("order__reference_id",)
     list_select_related = ("order", "actor")
+
+    @admin.display(description="What happened")
+    def description(self, event):
+        return order_event_describe(event=event)
 
 
 @admin.register(OrderReference)
@@ -167,9 +177,9 @@ class OrderItemAdmin(admin.ModelAdmin):
     search_fields = ("name", "order__reference_id", "retailer_id")
     list_select_related = ("order",)
 
-    @admin.display(description="Price (₹)")
+    @admin.display(description="Price")
     def amount_display(self, obj):
-        return format_rupees(obj.unit_price)
+        return format_money(obj.unit_price)
 
 
 @admin.register(OrderAddress)

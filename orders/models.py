@@ -229,6 +229,7 @@ class EventSource(models.TextChoices):
     COMMAND = "command", "Command"
     API = "api", "API"
     SYSTEM = "system", "System"
+    KALEYRA = "kaleyra", "Kaleyra"
 
 
 class OrderEvent(AppendOnlyModel):
@@ -261,4 +262,6 @@ class OrderEvent(AppendOnlyModel):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        return f"{self.order_id} {self.kind} {self.before!r} -> {self.after!r}"
+        from .history import order_event_describe  # the display reads this module's choices
+
+        return order_event_describe(event=self)

@@ -43,11 +43,21 @@ def order_totals(order, *, items=None, shipping=None, coupon_discount=None) -> O
 
 
 def format_rupees(minor: int | None, *, offset: int = 100) -> str:
-    """20000 -> '200.00', 165000 -> '1,650.00' (Indian shops write the comma the same way here)."""
+    """20000 -> '200.00', 165000 -> '1,650.00': the number alone, as typed into a form field
+    (Indian shops write the comma the same way here). Shown to people: `format_money`."""
     if minor is None:
         return ""
     value = Decimal(minor) / offset
     return f"{value:,.2f}"
+
+
+def format_money(minor: int | None, *, offset: int = 100) -> str:
+    """The one way money is shown to people, operators and customers alike: 165000 ->
+    '₹1,650.00', -16500 -> '−₹165.00' (a minus sign, not a hyphen); None -> ''."""
+    if minor is None:
+        return ""
+    sign = "−" if minor < 0 else ""
+    return f"{sign}₹{format_rupees(abs(minor), offset=offset)}"
 
 
 def parse_rupees(text: str, *, offset: int = 100) -> int:

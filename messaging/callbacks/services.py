@@ -219,7 +219,7 @@ def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:
             field="message_status",
             before=before,
             after=message.status,
-            source=EventSource.API,
+            source=EventSource.KALEYRA,
             note=_history_note(message=message, event=event, anomaly=anomaly),
         )
     if anomaly:

@@ -47,9 +47,21 @@ def test_reference_examples_end_to_end(whatsapp, demo):
         "data": {
             "coupons": [
                 {"code": "TRYNEW10", "id": "try_new_10_id", "description": "Save 10% on the order"},
-                {"code": "TRYNEW20", "id": "try_new_20_id", "description": "Save R20 on the order"},
-                {"code": "TRYNEW30", "id": "try_new_30_id", "description": "Save R30 on the order"},
-                {"code": "TRYNEW50", "id": "try_new50_id", "description": "Save R50 on the order"},
+                {
+                    "code": "TRYNEW20",
+                    "id": "try_new_20_id",
+                    "description": "Save ₹20.00 on the order",
+                },
+                {
+                    "code": "TRYNEW30",
+                    "id": "try_new_30_id",
+                    "description": "Save ₹30.00 on the order",
+                },
+                {
+                    "code": "TRYNEW50",
+                    "id": "try_new50_id",
+                    "description": "Save ₹50.00 on the order",
+                },
             ]
         },
     }

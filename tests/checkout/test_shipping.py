@@ -195,6 +195,7 @@ def test_admin_lists_and_adds_rules_in_rupees(admin_client, db):
     listing = admin_client.get("/admin/checkout/shippingrule/")
     assert listing.status_code == 200
     assert b"400\xe2\x80\xa6" in listing.content and b"5,000.00" in listing.content
+    assert "₹300.00" in listing.content.decode() and "₹5,000.00" in listing.content.decode()
     add = "/admin/checkout/shippingrule/add/"
     response = admin_client.post(
         add, {"name": "Default", "pincode_prefix": "", "cost": "99.00", "is_active": "on"}

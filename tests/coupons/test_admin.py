@@ -162,3 +162,19 @@ def test_import_view_imports_or_lists_bad_rows(admin_client):
     good = admin_client.post(url, {"file": SimpleUploadedFile("c.csv", b"AAA1\nBBB2\n")})
     assert good.status_code == 302
     assert PoolCode.objects.count() == 2
+
+
+def test_coupon_pages_show_money_as_rupees_with_the_sign(admin_client, order):
+    CouponFactory(code="FLAT", amount_off=2000)
+    CouponFactory(
+        code="TENPC", discount_type="percentage", amount_off=None, percent_off=10, max_discount=5000
+    )
+    order_apply_coupon(order=order, code="FLAT", phone=PHONE, source=EventSource.CHECKOUT)
+    listing = admin_client.get("/admin/coupons/coupon/").content.decode()
+    flat = Coupon.objects.get(code="FLAT")
+    page = admin_client.get(f"/admin/coupons/coupon/{flat.pk}/change/").content.decode()
+    assert "₹20.00" in listing
+    assert "10 % (at most ₹50.00)" in listing
+    assert "₹20.00" in page  # the redemption's discount
+    for old in ("Rs ", "(Rs)", "(RS)"):
+        assert old not in listing + page

@@ -30,9 +30,9 @@ def apply(order, code, phone=PHONE):
 def test_the_demo_order_lists_the_demo_coupons(demo):
     assert coupon_list_eligible(order=demo, phone="919000090000") == [
         EligibleCoupon(code="TRYNEW10", id="try_new_10_id", description="Save 10% on the order"),
-        EligibleCoupon(code="TRYNEW20", id="try_new_20_id", description="Save R20 on the order"),
-        EligibleCoupon(code="TRYNEW30", id="try_new_30_id", description="Save R30 on the order"),
-        EligibleCoupon(code="TRYNEW50", id="try_new50_id", description="Save R50 on the order"),
+        EligibleCoupon(code="TRYNEW20", id="try_new_20_id", description="Save ₹20.00 on the order"),
+        EligibleCoupon(code="TRYNEW30", id="try_new_30_id", description="Save ₹30.00 on the order"),
+        EligibleCoupon(code="TRYNEW50", id="try_new50_id", description="Save ₹50.00 on the order"),
     ]
 
 

@@ -131,7 +131,7 @@ def test_within_its_validity_window(order):
 def test_below_minimum_says_how_much_to_add(order):
     CouponFactory(code="MIN", min_order_value=200000)
     err = _refused(order, "MIN")
-    assert (err.code, err.message) == ("below_minimum", "Add Rs 200.00 more to use this code")
+    assert (err.code, err.message) == ("below_minimum", "Add ₹200.00 more to use this code")
 
 
 def test_the_minimum_counts_the_whole_order_before_coupon(order):

@@ -143,8 +143,8 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     shoot("1-order-form")
     page.click("input[name=_continue]")
     expect(page.locator(".messagelist .success")).to_be_visible()
-    expect(page.locator(".field-subtotal_display .readonly")).to_have_text("3,249.99")
-    expect(page.locator(".field-total_display .readonly")).to_have_text("3,550.49")
+    expect(page.locator(".field-subtotal_display .readonly")).to_have_text("₹3,249.99")
+    expect(page.locator(".field-total_display .readonly")).to_have_text("₹3,550.49")
     shoot("1-order-saved")
     order = Order.objects.get(reference_id="shop-2001")
     assert str(order.customer_phone) == "+919812345601"
@@ -195,7 +195,7 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     page.goto(f"{url}/admin/orders/order/{order.pk}/change/")
     expect(page.locator(".field-coupon_display .readonly")).to_contain_text("TRYNEW10")
     expect(page.locator("#id_shipping")).to_have_value("400.00")
-    expect(page.locator(".field-total_display .readonly")).to_have_text(f"{total / 100:,.2f}")
+    expect(page.locator(".field-total_display .readonly")).to_have_text(f"₹{total / 100:,.2f}")
     history = page.locator("#events-group")
     for kind in ("Coupon", "Shipping cost", "Shipping address"):
         expect(history).to_contain_text(kind)

@@ -267,7 +267,7 @@ def test_order_history_gets_one_event_per_status_change(client, message):
     history = list(
         message.order.events.filter(kind="message").values_list("before", "after", "source")
     )
-    assert history == [("accepted", "sent", "api"), ("sent", "delivered", "api")]
+    assert history == [("accepted", "sent", "kaleyra"), ("sent", "delivered", "kaleyra")]
 
 
 # --- unknown ids ---------------------------------------------------------------------------------

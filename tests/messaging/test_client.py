@@ -203,3 +203,37 @@ def test_each_send_carries_its_own_body(kaleyra):
     assert [call.request.headers["Content-Length"] for call in responses.calls] == [
         str(len(call.request.body)) for call in responses.calls
     ]
+
+
+@responses.activate
+def test_api_key_is_scrubbed_before_a_long_error_page_is_cut(kaleyra):
+    # A gateway page that echoes the request headers, the key straddling the 200-character cut.
+    page = "<html><pre>" + "x" * 170 + f"api-key: {API_KEY}\n" + "y" * 300 + "</pre></html>"
+    responses.post(SEND_URL, body=page, status=502, content_type="text/html")
+    result = kaleyra_client().send(BODY)
+    assert (result.outcome, result.code) == (Outcome.RETRY, "http_502")
+    assert API_KEY[:6] not in result.message
+    assert "api-key: ***" in result.message
+    assert len(result.message) < 250
+
+
+@pytest.mark.parametrize("status", [400, 500, 202])
+@responses.activate
+def test_every_text_from_a_json_answer_is_scrubbed_and_bounded(kaleyra, status):
+    answer = {"code": f"{API_KEY}{API_KEY}", "message": "m" * 490 + API_KEY + "z" * 2000}
+    responses.post(SEND_URL, json=answer, status=status)
+    result = kaleyra_client().send(BODY)
+    assert API_KEY[:6] not in result.code + result.message
+    assert len(result.code) <= 32  # SentMessage.error_code
+    assert len(result.message) <= 500
+
+
+@responses.activate
+def test_an_overlong_message_id_is_not_taken_as_an_acceptance(kaleyra):
+    responses.post(SEND_URL, json={**ACCEPTED, "data": {"message_id": "M" * 129}}, status=202)
+    result = kaleyra_client().send(BODY)
+    assert (result.outcome, result.code, result.message_id) == (
+        Outcome.UNKNOWN,
+        "invalid_answer",
+        "",
+    )

@@ -120,3 +120,22 @@ def test_bad_item_quantity_names_the_field(staff_client, demo):
     assert re.search(r"less than or equal to 100", html)
     demo.refresh_from_db()
     assert demo.items.get().quantity == 1
+
+
+def test_order_pages_show_money_as_rupees_with_the_sign(staff_client, demo):
+    from coupons.services import order_apply_coupon
+    from orders.models import EventSource
+
+    order_apply_coupon(
+        order=demo, code="TRYNEW10", phone=demo.customer_phone, source=EventSource.CHECKOUT
+    )
+    change = staff_client.get(reverse("admin:orders_order_change", args=[demo.pk]))
+    listing = staff_client.get(reverse("admin:orders_order_changelist"))
+    items = staff_client.get(reverse("admin:orders_orderitem_changelist"))
+    html = change.content.decode()
+    assert "₹1,500.00" in html  # subtotal
+    assert "TRYNEW10 (−₹165.00)" in html
+    assert "₹1,485.00" in html  # total: 1,650.00 - 165.00
+    assert "₹1,485.00" in listing.content.decode()
+    assert "₹" in items.content.decode()
+    assert "(₹)" not in html + listing.content.decode() + items.content.decode()

@@ -1,6 +1,6 @@
 import pytest
 
-from orders.money import format_rupees, order_totals, parse_rupees
+from orders.money import format_money, format_rupees, order_totals, parse_rupees
 from tests.factories import OrderFactory, OrderItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,3 +50,11 @@ def test_parse_rupees_refuses_with_a_reason(text):
 def test_format_rupees():
     assert format_rupees(165000) == "1,650.00"
     assert format_rupees(5) == "0.05"
+
+
+def test_format_money_is_the_one_way_money_is_shown():
+    assert format_money(165000) == "₹1,650.00"
+    assert format_money(5) == "₹0.05"
+    assert format_money(0) == "₹0.00"
+    assert format_money(-16500) == "−₹165.00"
+    assert format_money(None) == ""
