@@ -11,8 +11,7 @@ from django.utils.html import format_html
 from common.admin import ReadOnlyModelAdmin
 
 from .admin_actions import SendMessagesPermissionMixin
-from .callbacks.models import CallbackReceipt, InboundEvent
-from .models import MessageStatus, SendBatch, SentMessage
+from .models import CallbackReceipt, InboundEvent, MessageStatus, SendBatch, SentMessage
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
 from .services.sending import messages_retry_risky

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from common.webhooks import webhook_handler_register
+
 
 class MessagingConfig(AppConfig):
     name = "messaging"
@@ -9,7 +11,12 @@ class MessagingConfig(AppConfig):
         from . import tasks  # noqa: F401  (registers the services' publishers)
         from .admin_actions import admin_send_actions_contribute
         from .callbacks import checks  # noqa: F401  (registers the start-up check)
-        from .callbacks.events import kaleyra_handlers_register
+        from .callbacks.events import KALEYRA, STATUS
+        from .callbacks.services import callback_events_process
 
         admin_send_actions_contribute()
-        kaleyra_handlers_register()
+        # Delivery statuses are messaging's own inbound type; other apps register theirs
+        # (payments: checkout) from their own ready().
+        webhook_handler_register(
+            provider=KALEYRA, event_type=STATUS, handler=callback_events_process
+        )

@@ -22,8 +22,7 @@ from django.utils import timezone
 
 from common.phones import phone_e164
 
-from .callbacks.models import CallbackEvent
-from .models import MessageStatus, SentMessage
+from .models import CallbackEvent, MessageStatus, SentMessage
 
 S = MessageStatus
 # The ids a stored callback event carries (any of them may be the send's message id).

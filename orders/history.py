@@ -5,13 +5,13 @@ The rows keep the raw values (paise, status values, the coupon snapshot); only t
 lives here, used by the order admin's history inline and the history list.
 """
 
-from .models import OrderEvent, OrderStatus
+from .choices import EventKind, OrderStatus
 from .money import format_money
 
 _MONEY_FIELDS = {"shipping": "Shipping cost", "tax": "Tax", "discount": "Discount"}
 
 
-def order_event_describe(*, event: OrderEvent) -> str:
+def order_event_describe(*, event) -> str:
     """'Shipping cost changed from ₹200.00 to ₹400.00', 'Coupon TRYNEW10 applied (−₹165.00)',
     'Status changed from Pending to Processing', ..."""
     describe = _DESCRIBERS.get(event.kind, _describe_other)
@@ -61,13 +61,13 @@ def _describe_other(event):
 
 
 _DESCRIBERS = {
-    OrderEvent.Kind.CREATED: _describe_created,
-    OrderEvent.Kind.STATUS: _describe_status,
-    OrderEvent.Kind.SHIPPING_COST: _describe_amount,
-    OrderEvent.Kind.AMOUNTS: _describe_amount,
-    OrderEvent.Kind.SHIPPING_ADDRESS: _describe_address,
-    OrderEvent.Kind.COUPON: _describe_coupon,
-    OrderEvent.Kind.MESSAGE: _describe_message,
+    EventKind.CREATED: _describe_created,
+    EventKind.STATUS: _describe_status,
+    EventKind.SHIPPING_COST: _describe_amount,
+    EventKind.AMOUNTS: _describe_amount,
+    EventKind.SHIPPING_ADDRESS: _describe_address,
+    EventKind.COUPON: _describe_coupon,
+    EventKind.MESSAGE: _describe_message,
 }
 
 

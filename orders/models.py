@@ -6,6 +6,8 @@ from phonenumber_field.modelfields import PhoneNumberField
 
 from common.models import AppendOnlyModel
 
+from .choices import EventKind, EventSource, OrderStatus, OrderType, PaymentMethod
+from .history import order_event_describe
 from .validators import (
     REFERENCE_ID_MAX_LENGTH,
     validate_address_phone,
@@ -17,28 +19,6 @@ from .validators import (
 
 CURRENCY = "INR"
 CURRENCY_OFFSET = 100  # INR is sent to WhatsApp in paise: value x 100
-
-
-class OrderStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    PROCESSING = "processing", "Processing"
-    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
-    SHIPPED = "shipped", "Shipped"
-    COMPLETED = "completed", "Completed"
-    CANCELED = "canceled", "Canceled"
-
-
-class OrderType(models.TextChoices):
-    PHYSICAL = "physical-goods", "Physical goods"
-    DIGITAL = "digital-goods", "Digital goods"
-
-
-class PaymentMethod(models.TextChoices):
-    RAZORPAY = "razorpay", "Razorpay (payment gateway)"
-    PAYU = "payu", "PayU (payment gateway)"
-    BILLDESK = "billdesk", "BillDesk (payment gateway)"
-    ZAAKPAY = "zaakpay", "Zaakpay (payment gateway)"
-    UPI = "upi", "UPI intent"
 
 
 class Order(models.Model):
@@ -223,28 +203,12 @@ class OrderReference(models.Model):
         return self.reference_id
 
 
-class EventSource(models.TextChoices):
-    ADMIN = "admin", "Admin user"
-    CHECKOUT = "checkout", "WhatsApp checkout"
-    COMMAND = "command", "Command"
-    API = "api", "API"
-    SYSTEM = "system", "System"
-    KALEYRA = "kaleyra", "Kaleyra"
-
-
 class OrderEvent(AppendOnlyModel):
     """Append-only history: one row for every change of status, coupon, address or cost."""
 
     append_only_label = "Order history events"
 
-    class Kind(models.TextChoices):
-        CREATED = "created", "Created"
-        STATUS = "status", "Status"
-        COUPON = "coupon", "Coupon"
-        SHIPPING_ADDRESS = "shipping_address", "Shipping address"
-        SHIPPING_COST = "shipping_cost", "Shipping cost"
-        AMOUNTS = "amounts", "Amounts"
-        MESSAGE = "message", "Message"
+    Kind = EventKind  # the kinds live in orders/choices.py (the history display reads them)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -262,6 +226,4 @@ class OrderEvent(AppendOnlyModel):
         ordering = ["created_at", "id"]
 
     def __str__(self):
-        from .history import order_event_describe  # the display reads this module's choices
-
         return order_event_describe(event=self)

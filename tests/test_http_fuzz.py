@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from checkout.crypto import signature_compute
 from checkout.views import MAX_BODY_BYTES
-from messaging.callbacks.models import CallbackEvent, CallbackReceipt
+from messaging.models import CallbackEvent, CallbackReceipt
 from tests.bad_input import changed_models, stored_rows
 from tests.checkout.conftest import (  # noqa: F401 - fixtures
     APP_SECRET,

@@ -24,9 +24,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.webhooks import webhook_handler_register, webhook_handlers
-
-from .models import CallbackEvent, CallbackReceipt, InboundEvent
+from common.webhooks import webhook_handlers
+from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +115,3 @@ def callback_events_dispatch(*, events: Iterable[CallbackEvent | InboundEvent]) 
         for handler in webhook_handlers(provider=KALEYRA, event_type=STATUS):
             handler(events=statuses)
     inbound_events_dispatch(events=others)
-
-
-def kaleyra_handlers_register() -> None:
-    """The handlers messaging itself provides (called from MessagingConfig.ready)."""
-    from .services import callback_events_process
-
-    webhook_handler_register(provider=KALEYRA, event_type=STATUS, handler=callback_events_process)

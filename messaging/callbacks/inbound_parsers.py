@@ -4,9 +4,10 @@ payment and template readers are lenient: what they do not recognise stays in th
 
 import math
 
+from messaging.models import InboundEvent
+
 from .events import InboundItem
 from .fields import CallbackParseError, _clean, _id, _join, _object, _text
-from .models import InboundEvent
 
 T = InboundEvent.Type
 

@@ -20,12 +20,11 @@ from messaging.matching import (
     events_with_ids,
     message_for_callback,
 )
-from messaging.models import SentMessage
+from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent, SentMessage
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
 from .events import InboundItem, inbound_event_store
-from .models import CallbackEvent, CallbackReceipt, InboundEvent
 from .parsers import StatusEvent, _clean
 from .statuses import FAILURES, RANK, TIMESTAMP_FIELDS
 

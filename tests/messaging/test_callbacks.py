@@ -5,13 +5,13 @@ from datetime import UTC, datetime
 import pytest
 from django.core import checks
 
-from messaging.callbacks.models import CallbackEvent, CallbackReceipt
 from messaging.callbacks.parsers import callback_events_parse
 from messaging.callbacks.services import (
     callback_events_match,
     callback_events_sweep,
     callback_receipt_store,
 )
+from messaging.models import CallbackEvent, CallbackReceipt
 from orders.models import OrderEvent
 from tests.factories import AcceptedMessageFactory, OrderFactory
 

@@ -10,7 +10,7 @@ import pytest
 from django.test.client import MULTIPART_CONTENT
 
 from common.webhooks import webhook_handler_register, webhook_handler_unregister
-from messaging.callbacks.models import CallbackEvent, CallbackReceipt, InboundEvent
+from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent
 from tests.factories import AcceptedMessageFactory, OrderFactory
 
 from .callback_bodies import (

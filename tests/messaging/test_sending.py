@@ -409,7 +409,7 @@ def test_unknown_messages_resent_by_the_sweep_are_flagged(kaleyra):
 
 def _first_attempt_callback(message, *, status):
     """A stored callback about the message's first attempt (id FIRST), found by its refs."""
-    from messaging.callbacks.models import CallbackEvent, CallbackReceipt
+    from messaging.models import CallbackEvent, CallbackReceipt
 
     return CallbackEvent.objects.create(
         receipt=CallbackReceipt.objects.create(content_type="application/json", body="{}"),

@@ -2,6 +2,20 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+# What providers post to us (messaging.callbacks): receipts, status and other inbound events.
+from .inbound import CallbackEvent, CallbackReceipt, InboundEvent
+
+__all__ = [
+    "CallbackEvent",
+    "CallbackReceipt",
+    "InboundEvent",
+    "MessageKind",
+    "MessageStatus",
+    "SendBatch",
+    "SendingPause",
+    "SentMessage",
+]
+
 
 class MessageKind(models.TextChoices):
     ORDER_DETAILS = "order_details", "Order details (checkout)"
@@ -180,7 +194,3 @@ class SendingPause(models.Model):
 
     def __str__(self):
         return f"{self.code} until {self.until:%Y-%m-%d %H:%M:%S}"
-
-
-# Status callbacks (messaging.callbacks) keep their own models in their package.
-from .callbacks.models import CallbackEvent, CallbackReceipt, InboundEvent  # noqa: E402,F401
