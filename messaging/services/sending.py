@@ -12,8 +12,8 @@ Exactly one Kaleyra call per message in the normal path:
 - When the request went out and the answer was lost (read timeout, connection dropped while
   waiting, 2xx without a message id), the message may have been accepted: it becomes "unknown"
   with the reason, and is NOT resent. Kaleyra's status callbacks settle it: the callback carries
-  our ref/ref1/ref2 and the recipient, and `message_mark_accepted` adopts the callback's message
-  id for the one unknown message they match (accepted). An operator resends the rest after
+  our ref/ref1/ref2 and the recipient, and `messaging.matching.message_for_callback` adopts the
+  callback's message id for the one unknown message they match (accepted). An operator resends the rest after
   checking (the admin's retry action asks for confirmation), or, where a duplicate is preferable
   to a missing message, KALEYRA_UNKNOWN_RESEND_AFTER > 0 lets the sweep resend unknown messages
   no callback has claimed after that many seconds.
