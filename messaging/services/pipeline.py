@@ -19,10 +19,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from coupons.errors import CouponError
-from orders.errors import OrderError
+from common.errors import DomainError
 
-from ..errors import MessagingError
 from ..models import MessageKind, MessageStatus, SendBatch, SentMessage
 from ..payloads import extra_info_build
 from .publishing import BATCH_DISPATCH, publish
@@ -33,8 +31,8 @@ TEMPLATE_SETTINGS = {
     MessageKind.ORDER_STATUS: "KALEYRA_ORDER_STATUS_TEMPLATE",
     MessageKind.COUPON_CODE: "KALEYRA_COUPON_TEMPLATE",
 }
-# The errors a builder refuses one target with (each has .code and .message).
-REFUSALS = (MessagingError, OrderError, CouponError)
+# What a builder refuses one target with: any rule's refusal (its .code and .message).
+REFUSALS = DomainError
 
 
 def template_default(kind: str) -> str:

@@ -19,7 +19,7 @@ from common.phones import phone_e164
 from coupons.errors import CouponError
 from coupons.models import CouponPool
 from coupons.services import pool_code_assign, pool_codes_assign
-from orders.models import EventSource, OrderEvent
+from orders.models import EventSource, Order, OrderEvent
 from orders.selectors import order_reference_latest
 from orders.services import order_event_record, order_reference_issue, order_status_change
 
@@ -301,8 +301,6 @@ def orders_send_later(*, kind: str, orders, user=None, **options) -> SendBatch:
 def orders_batch_prepare(*, batch_id: int, order_ids, options: dict, user=None) -> QueueResult:
     """Write the messages of a batch created by `orders_send_later` (once: a second delivery of
     the task finds it prepared)."""
-    from orders.models import Order
-
     with transaction.atomic():
         batch = SendBatch.objects.select_for_update().get(pk=batch_id)
         if batch.prepared_at is not None:
@@ -316,7 +314,7 @@ def orders_batch_prepare(*, batch_id: int, order_ids, options: dict, user=None) 
         send = _ORDER_SENDERS[batch.kind]
         try:
             return send(orders=orders, batch=batch, user=user, source=EventSource.ADMIN, **options)
-        except MessagingError as exc:
+        except REFUSALS as exc:
             refusal = Refusal("all", exc.code, exc.message)
             batch.refused = [asdict(refusal)]
             batch.prepared_at = timezone.now()
