@@ -90,11 +90,12 @@ def _order_details_refusal(state: SendState, payload: dict, now) -> SendRefusal 
     if expiries and min(expiries) < now + MIN_EXPIRATION:
         expiry = min(expiries)
         seconds = int(MIN_EXPIRATION.total_seconds())
-        fix = (
-            "Send it a new checkout message: the order now expires later."
-            if state.order_expires_at and state.order_expires_at >= now + MIN_EXPIRATION
-            else "Give the order a later expiry, then send it a new checkout message."
-        )
+        if state.order_expires_at is None:
+            fix = "Send it a new checkout message: the order no longer expires."
+        elif state.order_expires_at >= now + MIN_EXPIRATION:
+            fix = "Send it a new checkout message: the order now expires later."
+        else:
+            fix = "Give the order a later expiry, then send it a new checkout message."
         return SendRefusal(
             "order_expiring",
             f"Order {reference}'s checkout expires at "

@@ -85,18 +85,26 @@ def test_order_expiry_still_far_enough_at_sending_is_sent(kaleyra, clock):
 
 
 @responses.activate
-def test_order_expiry_extended_after_queueing_still_refuses_the_stale_message(kaleyra, clock):
+@pytest.mark.parametrize(
+    ("new_expiry", "fix"),
+    [
+        (timedelta(hours=2), "Send it a new checkout message: the order now expires later."),
+        (None, "Send it a new checkout message: the order no longer expires."),
+    ],
+)
+def test_order_expiry_changed_after_queueing_still_refuses_the_stale_message(
+    kaleyra, clock, new_expiry, fix
+):
     """The JSON carries the expiry it was queued with: it is not rewritten, the operator sends
     the order a new message (the reason says so)."""
     order, message = queued_order_details(expires_at=timezone.now() + timedelta(minutes=10))
-    Order.objects.filter(pk=order.pk).update(expires_at=timezone.now() + timedelta(hours=2))
+    expires_at = None if new_expiry is None else timezone.now() + new_expiry
+    Order.objects.filter(pk=order.pk).update(expires_at=expires_at)
     clock.move(minutes=6)
     messages_send(message_ids=[message.pk])
     message.refresh_from_db()
-    assert message.error_code == "order_expiring"
-    assert message.error_message.endswith(
-        "Send it a new checkout message: the order now expires later."
-    )
+    assert (message.status, message.error_code) == ("failed", "order_expiring")
+    assert message.error_message.endswith(fix)
     assert len(responses.calls) == 0
 
 
