@@ -30,7 +30,7 @@ from coupons.models import copy_code_too_long
 from coupons.rules import coupon_send_refusal
 from orders.choices import OrderStatus
 
-from ..models import MessageKind
+from ..models import MessageKind, MessageStatus, SentMessage
 from ..payloads import MIN_EXPIRATION
 
 # Read with the claim, in this order (SendState's fields after the message's kind).
@@ -74,6 +74,17 @@ def message_send_refusal(*, state: SendState, payload: dict, now=None) -> SendRe
     if state.kind == MessageKind.COUPON_CODE:
         return _coupon_code_refusal(state, payload, now or timezone.now())
     return None
+
+
+def message_refuse(*, pk: int, refusal: SendRefusal) -> None:
+    """A claimed message failed just before its call (no request went out), with the reason
+    for the operator."""
+    SentMessage.objects.filter(pk=pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.FAILED,
+        error_code=refusal.code,
+        error_message=refusal.message[:2000],
+        failed_at=timezone.now(),
+    )
 
 
 def _order_details_refusal(state: SendState, payload: dict, now) -> SendRefusal | None:

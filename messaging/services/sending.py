@@ -25,6 +25,9 @@ Exactly one Kaleyra call per message in the normal path:
 - An unknown message sent again (confirmed retry, KALEYRA_UNKNOWN_RESEND_AFTER) is flagged
   `possible_duplicate`; a callback about its first attempt later records that attempt's id in
   `first_provider_message_id` (messaging.matching).
+- Just before its call, a message is checked against what may have changed since it was queued
+  (its order no longer pending or about to expire, its coupon deactivated or expired:
+  messaging.services.send_checks); one that fails the check becomes failed, without a call.
 - E110 (low balance) and WAV2101 (daily limit) pause the whole account (SendingPause): the message
   goes back to queued without using an attempt, the rest of the chunk is deferred to the end of
   the pause, and every worker checks the pause before sending.
@@ -50,8 +53,8 @@ from .publishing import MESSAGES_ENQUEUE, publish
 from .send_checks import (
     CHECKED_KINDS,
     STATE_FIELDS,
-    SendRefusal,
     SendState,
+    message_refuse,
     message_send_refusal,
 )
 
@@ -165,7 +168,7 @@ def messages_send(*, message_ids) -> SendSummary:
             if state is not None and (
                 refusal := message_send_refusal(state=state, payload=payload)
             ):
-                _message_refuse(pk, refusal)
+                message_refuse(pk=pk, refusal=refusal)
                 summary.failed += 1
                 continue
             send_slot_wait()
@@ -217,16 +220,6 @@ def _messages_claim(ids, *, now) -> tuple[list[tuple[int, dict]], dict[int, Send
     rows = [(pk, payload) for pk, payload, *_ in taken]
     states = {pk: SendState(*state) for pk, _, *state in taken if state[0] in CHECKED_KINDS}
     return rows, states
-
-
-def _message_refuse(pk, refusal: SendRefusal) -> None:
-    """Failed just before its call (no request went out): the reason for the operator."""
-    SentMessage.objects.filter(pk=pk, status=S.SENDING).update(
-        status=S.FAILED,
-        error_code=refusal.code,
-        error_message=refusal.message[:2000],
-        failed_at=timezone.now(),
-    )
 
 
 def _message_requested(pk) -> None:
