@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from common.forms import CSV_MAX_BYTES, CSV_MAX_LINES, CsvFileField
 from orders.forms import RupeeField
 
-from .models import Coupon
+from .models import COPY_CODE_MAX_LENGTH, Coupon
 from .services import POOL_CODE_MAX_LENGTH
 
 
@@ -26,6 +26,10 @@ class CouponAdminForm(forms.ModelForm):
     class Meta:
         model = Coupon
         fields = "__all__"  # noqa: DJ007 - the admin picks fields via its fieldsets
+        help_texts = {
+            "code": f"At most {COPY_CODE_MAX_LENGTH} characters: WhatsApp's copy-code button "
+            "takes no longer code."
+        }
 
     def clean_percent_off(self):
         percent = self.cleaned_data.get("percent_off")

@@ -3,6 +3,19 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from phonenumber_field.modelfields import PhoneNumberField
 
+# WhatsApp's copy-code button (coupon-code templates) takes codes of at most 15 characters.
+COPY_CODE_MAX_LENGTH = 15
+
+
+def copy_code_too_long(code: str) -> str | None:
+    """Why `code` cannot go in a copy-code button, or None when it can."""
+    if len(code or "") > COPY_CODE_MAX_LENGTH:
+        return (
+            f"'{code}' is {len(code)} characters long; WhatsApp's copy-code button takes at "
+            f"most {COPY_CODE_MAX_LENGTH}."
+        )
+    return None
+
 
 def normalize_code(code: str) -> str:
     """Codes are matched case-insensitively with surrounding spaces trimmed; stored upper-case."""
@@ -116,6 +129,13 @@ class Coupon(models.Model):
             return 0
         return self.redemptions.filter(ACTIVE_REDEMPTION).count()
 
+    def _code_unchanged(self) -> bool:
+        """Saved before with this very code."""
+        if self.pk is None:
+            return False
+        stored = Coupon.objects.filter(pk=self.pk).values_list("code", flat=True).first()
+        return stored == self.code
+
     def clean(self):
         self.code = normalize_code(self.code)
         errors = {}
@@ -135,6 +155,10 @@ class Coupon(models.Model):
             errors["valid_until"] = "The end must be after the start."
         if self.code and PoolCode.objects.filter(code=self.code).exists():
             errors["code"] = "This code is already one of a pool's codes."
+        elif (problem := copy_code_too_long(self.code)) and not self._code_unchanged():
+            # Any coupon can be sent in a coupon-code message. Codes stored before this rule
+            # (checkout-only coupons) stay as they are; the send service refuses them.
+            errors["code"] = f"{problem} Choose a shorter code."
         uses = self.live_uses() if self.usage_limit is not None else 0
         if self.usage_limit is not None and self.usage_limit < uses:
             errors["usage_limit"] = (

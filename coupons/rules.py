@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from orders.money import format_money
 
 from .errors import CouponError
-from .models import Coupon
+from .models import COPY_CODE_MAX_LENGTH, Coupon, copy_code_too_long
 
 
 def coupon_discount_compute(*, coupon: Coupon, base: int) -> int:
@@ -61,4 +61,24 @@ def coupon_refusal(
         return CouponError(f"Add {missing} more to use this code", code="below_minimum")
     if coupon_discount_compute(coupon=coupon, base=base) == 0:
         return CouponError(code="no_discount")
+    return None
+
+
+def coupon_send_refusal(
+    *, code: str, is_active: bool, valid_until: datetime | None, now: datetime, sent_code=None
+) -> CouponError | None:
+    """Why a coupon-code message for the coupon `code` must not go out now, or None: checked
+    when it is queued and again just before it is sent. `sent_code`: the code the message
+    carries (the coupon's own or a pool code; None: not known yet), which must fit WhatsApp's
+    copy-code button. The messages name the coupon, for the operator."""
+    if not is_active:
+        return CouponError(f"Coupon {code} is not active.", code="coupon_inactive")
+    if valid_until and valid_until <= now:
+        return CouponError(f"Coupon {code} has expired.", code="coupon_expired")
+    if sent_code is not None and (problem := copy_code_too_long(sent_code)):
+        return CouponError(
+            f"Coupon {code}: the code {problem} Give the coupon a code pool (codes of at most "
+            f"{COPY_CODE_MAX_LENGTH} characters) to send it.",
+            code="coupon_code_too_long",
+        )
     return None

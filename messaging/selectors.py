@@ -1,4 +1,4 @@
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from .models import MessageStatus, SentMessage
 from .services.sending import sending_pause_active
@@ -19,8 +19,8 @@ PROGRESS_STATUSES = (
 
 
 def batch_progress(*, batch) -> dict:
-    """Live counts of a batch's messages by status, how far it got, and the account's pause
-    (why queued messages are waiting) if any."""
+    """Live counts of a batch's messages by status, how far it got, the account's pause
+    (why queued messages are waiting) if any, and why its failed messages failed."""
     rows = SentMessage.objects.filter(batch=batch).values_list("status").annotate(n=Count("id"))
     counts = dict.fromkeys(PROGRESS_STATUSES, 0)
     counts.update(dict(rows))
@@ -36,6 +36,7 @@ def batch_progress(*, batch) -> dict:
         "requested": batch.requested,
         "preparing": batch.prepared_at is None,
         "finished": waiting == 0 and batch.prepared_at is not None,
+        "failures": batch_failures(batch=batch) if counts[S.FAILED] else [],
         "pause": None
         if pause is None
         else {
@@ -45,3 +46,23 @@ def batch_progress(*, batch) -> dict:
             "until": pause.until.isoformat(),
         },
     }
+
+
+def batch_failures(*, batch, limit: int = 20) -> list[dict]:
+    """Why a batch's messages failed, by error code, the most frequent first: the count and
+    the latest message's reason (e.g. order_not_pending: "Order X is canceled now ...")."""
+    failed = SentMessage.objects.filter(batch=batch, status=S.FAILED)
+    groups = list(
+        failed.values("error_code")
+        .annotate(count=Count("id"), last=Max("id"))
+        .order_by("-count", "error_code")[:limit]
+    )
+    reasons = dict(
+        SentMessage.objects.filter(pk__in=[group["last"] for group in groups]).values_list(
+            "pk", "error_message"
+        )
+    )
+    return [
+        {"code": group["error_code"], "count": group["count"], "example": reasons[group["last"]]}
+        for group in groups
+    ]

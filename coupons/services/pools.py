@@ -14,16 +14,34 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from ..errors import CouponError
-from ..models import Coupon, CouponPool, PoolCode, normalize_code
+from ..models import COPY_CODE_MAX_LENGTH, Coupon, CouponPool, PoolCode, normalize_code
 from ..phones import phone_to_e164
+from ..rules import coupon_send_refusal
 
 # No look-alikes: 0/O, 1/I/L are left out.
 POOL_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-# WhatsApp's copy-code button (coupon-code templates) takes at most 15 characters.
-POOL_CODE_MAX_LENGTH = 15
+# Pool codes are sent in copy-code buttons (coupons.models.COPY_CODE_MAX_LENGTH).
+POOL_CODE_MAX_LENGTH = COPY_CODE_MAX_LENGTH
 POOL_CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]*\Z")
 POOL_GENERATE_MAX = 100_000
 CHUNK = 1000
+
+
+def coupon_send_check(*, coupon: Coupon, now: datetime | None = None) -> CouponError | None:
+    """Why `coupon` cannot be sent in coupon-code messages now, or None
+    (coupons.rules.coupon_send_refusal). A coupon with a pool sends its pool codes (never longer
+    than the button takes); one without sends its own code, which a coupon kept from before the
+    copy-code rule (used at checkout only) may have longer: refused here, with the limit."""
+    has_pool = len(coupon.code) > COPY_CODE_MAX_LENGTH and (
+        CouponPool.objects.filter(coupon=coupon).exists()
+    )
+    return coupon_send_refusal(
+        code=coupon.code,
+        is_active=coupon.is_active,
+        valid_until=coupon.valid_until,
+        now=now or timezone.now(),
+        sent_code=None if has_pool else coupon.code,
+    )
 
 
 def pool_code_assign(*, coupon: Coupon, phone) -> str:

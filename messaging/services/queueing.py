@@ -18,7 +18,7 @@ from django.utils import timezone
 from common.phones import phone_e164
 from coupons.errors import CouponError
 from coupons.models import CouponPool
-from coupons.services import pool_code_assign, pool_codes_assign
+from coupons.services import coupon_send_check, pool_code_assign, pool_codes_assign
 from orders.models import EventSource, Order, OrderEvent
 from orders.selectors import order_reference_latest
 from orders.services import order_event_record, order_reference_issue, order_status_change
@@ -172,10 +172,8 @@ def coupon_code_send(
     """Queue the coupon-code message to each recipient (raw phone strings; invalid and repeated
     ones are refused). A coupon with a code pool sends each recipient its own assigned code.
     `options` as for order_details_send."""
-    if not coupon.is_active:
-        raise MessagingError(f"Coupon {coupon.code} is not active.", code="coupon_inactive")
-    if coupon.valid_until and coupon.valid_until <= timezone.now():
-        raise MessagingError(f"Coupon {coupon.code} has expired.", code="coupon_expired")
+    if refusal := coupon_send_check(coupon=coupon):  # inactive, expired, code too long
+        raise MessagingError(refusal.message, code=refusal.code)
     phones, refused = recipients_validate(recipients)
     return batch_queue(
         spec=batch_spec(kind=MessageKind.COUPON_CODE, detail=coupon.code, **options),

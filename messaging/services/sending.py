@@ -25,6 +25,9 @@ Exactly one Kaleyra call per message in the normal path:
 - An unknown message sent again (confirmed retry, KALEYRA_UNKNOWN_RESEND_AFTER) is flagged
   `possible_duplicate`; a callback about its first attempt later records that attempt's id in
   `first_provider_message_id` (messaging.matching).
+- Just before its call, a message is checked against what may have changed since it was queued
+  (its order no longer pending or about to expire, its coupon deactivated or expired:
+  messaging.services.send_checks); one that fails the check becomes failed, without a call.
 - E110 (low balance) and WAV2101 (daily limit) pause the whole account (SendingPause): the message
   goes back to queued without using an attempt, the rest of the chunk is deferred to the end of
   the pause, and every worker checks the pause before sending.
@@ -47,6 +50,13 @@ from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
 from .publishing import MESSAGES_ENQUEUE, publish
+from .send_checks import (
+    CHECKED_KINDS,
+    STATE_FIELDS,
+    SendState,
+    message_refuse,
+    message_send_refusal,
+)
 
 S = MessageStatus
 # Outcome codes meaning "the request went out, the answer was lost".
@@ -135,7 +145,7 @@ def messages_send(*, message_ids) -> SendSummary:
         if not probing:  # still paused, or another worker is trying whether it is over
             summary.deferred.append((ids, _pause_delay(pause, now)))
             return summary
-    rows = _messages_claim(ids, now=now)
+    rows, states = _messages_claim(ids, now=now)
     if len(rows) < len(ids):
         claimed = {pk for pk, _ in rows}
         for pk, next_attempt_at in SentMessage.objects.filter(
@@ -154,6 +164,13 @@ def messages_send(*, message_ids) -> SendSummary:
                 _messages_release(rest)
                 summary.deferred.append((rest, 0))
                 break
+            state = states.get(pk)
+            if state is not None and (
+                refusal := message_send_refusal(state=state, payload=payload)
+            ):
+                message_refuse(pk=pk, refusal=refusal)
+                summary.failed += 1
+                continue
             send_slot_wait()
             _message_requested(pk)
             result = client.send(payload)
@@ -183,22 +200,26 @@ def messages_send(*, message_ids) -> SendSummary:
     return summary
 
 
-def _messages_claim(ids, *, now) -> list[tuple[int, dict]]:
+def _messages_claim(ids, *, now) -> tuple[list[tuple[int, dict]], dict[int, SendState]]:
     """Take the queued, due messages among `ids` for sending: queued -> sending, in one
-    transaction, skipping rows another worker holds. Returns (pk, payload) of those taken."""
+    transaction, skipping rows another worker holds. Returns (pk, payload) of those taken, and
+    the state of their orders and coupons (read in the same query, locking only the messages)
+    for the checks just before each call (messaging.services.send_checks)."""
     with transaction.atomic():
-        rows = list(
-            SentMessage.objects.select_for_update(skip_locked=True)
+        taken = list(
+            SentMessage.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(pk__in=ids, status=S.QUEUED)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("pk")
-            .values_list("pk", "payload")
+            .values_list("pk", "payload", *STATE_FIELDS)
         )
-        if rows:
-            SentMessage.objects.filter(pk__in=[pk for pk, _ in rows], status=S.QUEUED).update(
+        if taken:
+            SentMessage.objects.filter(pk__in=[row[0] for row in taken], status=S.QUEUED).update(
                 status=S.SENDING, claimed_at=now, requested_at=None, attempts=F("attempts") + 1
             )
-    return rows
+    rows = [(pk, payload) for pk, payload, *_ in taken]
+    states = {pk: SendState(*state) for pk, _, *state in taken if state[0] in CHECKED_KINDS}
+    return rows, states
 
 
 def _message_requested(pk) -> None:

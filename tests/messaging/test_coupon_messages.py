@@ -5,7 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from messaging.errors import MessagingError
 from messaging.models import SendBatch, SentMessage
@@ -164,3 +164,36 @@ def test_rows_keep_every_character_of_what_was_queued(kaleyra):
     assert message.payload == result.preview
     assert message.payload["extra_info"]["ref"] == awkward
     assert message.order is None and message.coupon == coupon and message.attempts == 0
+
+
+# --- WhatsApp's copy-code button takes at most 15 characters -----------------------------------
+
+LONG_CODE = "WELCOME-BACK-2024"  # 17: a coupon saved before the rule, for checkout
+
+
+def test_send_service_refuses_a_coupon_whose_own_code_is_too_long(kaleyra):
+    coupon = CouponFactory(code=LONG_CODE)
+    with pytest.raises(MessagingError) as caught:
+        coupon_code_send(coupon=coupon, recipients=["+919000090001"])
+    assert caught.value.code == "coupon_code_too_long"
+    assert caught.value.message == (
+        "Coupon WELCOME-BACK-2024: the code 'WELCOME-BACK-2024' is 17 characters long; "
+        "WhatsApp's copy-code button takes at most 15. Give the coupon a code pool (codes of "
+        "at most 15 characters) to send it."
+    )
+    assert not SendBatch.objects.exists() and not SentMessage.objects.exists()
+
+
+def test_a_long_coupon_code_with_a_pool_sends_its_pool_codes(kaleyra):
+    pool = CouponPoolFactory(coupon=CouponFactory(code=LONG_CODE))
+    PoolCodeFactory(pool=pool, code="WB-0001")
+    result = coupon_code_send(coupon=pool.coupon, recipients=["+919000090001"])
+    assert [message.ref for message in result.messages] == ["WB-0001"]
+
+
+def test_send_command_names_the_limit_and_queues_nothing(kaleyra):
+    CouponFactory(code=LONG_CODE)
+    with pytest.raises(CommandError) as caught:
+        call_command("send_coupon_code", LONG_CODE, "--to", "+919000090001")
+    assert "copy-code button takes at most 15" in str(caught.value)
+    assert not SendBatch.objects.exists() and not SentMessage.objects.exists()
