@@ -259,6 +259,7 @@ def test_a_missing_order_expiry_is_refused_naming_the_field(kaleyra):
 
 
 def test_order_expiry_is_shown_in_the_shop_time_zone(settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
     order = OrderFactory(expires_at=timezone.datetime(2026, 11, 30, 14, 45, tzinfo=UTC))
     template = register(body_text="Pay before {{1}}.", sources=("order_expiry",))
     body = template_components_build(template=template, order=order)[0]
@@ -477,3 +478,23 @@ def test_expired_order_is_refused_before_its_values(kaleyra):
     register()
     result = order_details_send(orders=[order], template_name="ord_det_temp1")
     assert result.refused[0].code == "order_expiring"
+
+
+def test_admin_edit_keeps_the_parameters_when_the_body_is_refused(admin_client):
+    template = register()
+    change = reverse("admin:messaging_messagetemplate_change", args=[template.pk])
+    assert admin_client.get(change).status_code == 200
+    data = form(body_text=BODY + " {{4}}", **{"parameters-TOTAL_FORMS": "3"})
+    data["parameters-INITIAL_FORMS"] = "3"
+    for index, parameter in enumerate(template.parameters.all()):
+        data[f"parameters-{index}-id"] = str(parameter.pk)
+        data[f"parameters-{index}-template"] = str(template.pk)
+        data[f"parameters-{index}-position"] = str(parameter.position)
+        data[f"parameters-{index}-source"] = parameter.source
+        data[f"parameters-{index}-fixed_text"] = ""
+    response = admin_client.post(change, data)
+    assert response.status_code == 200
+    [formset] = response.context["inline_admin_formsets"]
+    assert formset.formset.non_form_errors() == ["Placeholder {{4}} has no parameter."]
+    template.refresh_from_db()
+    assert template.body_text == BODY and template.parameters.count() == 3
