@@ -498,3 +498,12 @@ def test_admin_edit_keeps_the_parameters_when_the_body_is_refused(admin_client):
     assert formset.formset.non_form_errors() == ["Placeholder {{4}} has no parameter."]
     template.refresh_from_db()
     assert template.body_text == BODY and template.parameters.count() == 3
+
+
+def test_a_registered_template_without_header_gets_no_header_image(kaleyra):
+    order = OrderFactory(header_image_url="https://shop.example/o.jpg")
+    OrderItemFactory(order=order)
+    register(body_text="Your order is ready.", sources=())
+    result = order_details_send(orders=[order], template_name="ord_det_temp1")
+    types = [c["type"] for c in result.preview["messaging_object"]["template"]["components"]]
+    assert types == ["button"]  # WhatsApp refuses a header the approved template does not have
