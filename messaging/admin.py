@@ -12,6 +12,7 @@ from common.admin import ReadOnlyModelAdmin
 
 from .admin_actions import SendMessagesPermissionMixin
 from .models import CallbackReceipt, InboundEvent, MessageStatus, SendBatch, SentMessage
+from .preview import bubble_for, bubble_render
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
 from .services.sending import messages_retry_risky
@@ -141,6 +142,7 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "ref1",
         "ref2",
         "wa_source",
+        "customer_view",
         "payload_json",
         "created_at",
         "next_attempt_at",
@@ -153,6 +155,10 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "failed_at",
     )
     readonly_fields = fields
+
+    @admin.display(description="as the customer sees it")
+    def customer_view(self, obj):
+        return bubble_render(bubble=bubble_for(payload=obj.payload, kind=obj.kind))
 
     @admin.display(description="JSON sent")
     def payload_json(self, obj):

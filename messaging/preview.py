@@ -122,6 +122,26 @@ def bubble_build(*, payload: dict, template=None, kind: str = "") -> Bubble:
     )
 
 
+def bubble_for(*, payload: dict, kind: str = "") -> Bubble:
+    """The bubble for `payload`, its template looked up in the registry by name and language."""
+    template_json = payload.get("messaging_object", {}).get("template", {})
+    template = _registered(
+        name=str(template_json.get("name", "")),
+        language=str(template_json.get("language", {}).get("code", "")),
+    )
+    return bubble_build(payload=payload, template=template, kind=kind)
+
+
+def _registered(*, name: str, language: str):
+    """The registry's template (messaging.services.templates, issue 16's registry branch), None
+    while that branch is not merged."""
+    try:
+        from .services.templates import template_find  # noqa: PLC0415
+    except ImportError:
+        return None
+    return template_find(name=name, language=language)
+
+
 def bubble_render(*, bubble: Bubble) -> str:
     """The bubble's HTML (safe to put on a page: every value is escaped)."""
     return render_to_string("messaging/_bubble.html", {"bubble": bubble})

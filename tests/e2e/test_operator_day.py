@@ -150,11 +150,27 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     assert str(order.customer_phone) == "+919812345601"
     assert order.totals.total == 2 * 150000 + 24999 + 20000 + 10050
 
+    # 1b. The send form shows the demo order's message as the customer will see it: the
+    #     items, the total and the button (the body's values come with a registered template);
+    #     the JSON behind a toggle. Nothing is sent from a preview.
+    run_action(page, url, "orders/order", "abc.123_xyz-1", "Send order details (checkout) message")
+    page.click("input[name=_preview]")
+    bubble = page.locator("#bubble-preview")
+    expect(bubble.locator(".wa-order")).to_contain_text("Blue Elf Aloe")
+    expect(bubble.locator(".wa-total")).to_contain_text("₹1,650.00")
+    expect(bubble.locator(".wa-button")).to_contain_text("Review and pay")
+    expect(page.locator("#preview")).to_be_hidden()
+    page.click("#preview-json summary")
+    expect(page.locator("#preview")).to_contain_text('"reference_id": "abc.123_xyz-1"')
+    assert shoot("1b-bubble-preview").stat().st_size > 0
+    assert not SentMessage.objects.exists()
+
     # 2. Send its order-details (checkout) message; the batch reaches 100 %; the message is
     #    accepted, then delivered and read from the sandbox's callbacks.
     run_action(page, url, "orders/order", "shop-2001", "Send order details (checkout) message")
     page.fill("#id_template_name", "order_details")
     page.click("input[name=_preview]")
+    expect(page.locator("#bubble-preview")).to_contain_text("Review and pay")
     expect(page.locator("#preview")).to_contain_text('"reference_id": "shop-2001"')
     shoot("2-preview")
     page.click("input[name=_send]")
