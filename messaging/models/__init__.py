@@ -2,37 +2,29 @@ from django.conf import settings
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+# The message kinds and statuses (their own module: the template registry needs the kinds).
+from .choices import MessageKind, MessageStatus
+
 # What providers post to us (messaging.callbacks): receipts, status and other inbound events.
 from .inbound import CallbackEvent, CallbackReceipt, InboundEvent
+
+# The template registry: approved templates, their header and body, where each value comes from.
+from .templates import HeaderFormat, MessageTemplate, ParameterSource, TemplateParameter
 
 __all__ = [
     "CallbackEvent",
     "CallbackReceipt",
+    "HeaderFormat",
     "InboundEvent",
     "MessageKind",
     "MessageStatus",
+    "MessageTemplate",
+    "ParameterSource",
     "SendBatch",
     "SendingPause",
     "SentMessage",
+    "TemplateParameter",
 ]
-
-
-class MessageKind(models.TextChoices):
-    ORDER_DETAILS = "order_details", "Order details (checkout)"
-    ORDER_STATUS = "order_status", "Order status"
-    COUPON_CODE = "coupon_code", "Coupon code"
-
-
-class MessageStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    SENDING = "sending", "Sending"
-    ACCEPTED = "accepted", "Accepted by Kaleyra"
-    SENT = "sent", "Sent"
-    DELIVERED = "delivered", "Delivered"
-    READ = "read", "Read"
-    FAILED = "failed", "Failed"
-    NOT_SENT = "not_sent", "Not sent"
-    UNKNOWN = "unknown", "Unknown: check before resending"
 
 
 class SendBatch(models.Model):
