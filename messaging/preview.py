@@ -7,7 +7,6 @@ body text with its {{n}} placeholders, a text header, the footer). Every value i
 the bubble's template (messaging/_bubble.html) escapes it all.
 """
 
-import re
 from dataclasses import dataclass, field
 
 from django.template.loader import render_to_string
@@ -15,9 +14,8 @@ from django.template.loader import render_to_string
 from orders.money import format_money
 
 from .models import MessageKind
+from .models.templates import MEDIA_HEADERS, PLACEHOLDER, HeaderFormat, placeholders_find
 
-PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-MEDIA_FORMATS = ("image", "video", "document")
 BUTTON_LABELS = {
     MessageKind.ORDER_DETAILS: "Review and pay",
     MessageKind.COUPON_CODE: "Copy code",
@@ -187,9 +185,9 @@ def _header(component: dict, template) -> Header | None:
     parameter = next(iter(component.get("parameters", ())), None)
     if parameter is not None:
         format_ = str(parameter.get("type", ""))
-        if format_ == "text":
-            return Header("text", text=str(parameter.get("text", "")))
-        if format_ in MEDIA_FORMATS:
+        if format_ == HeaderFormat.TEXT:
+            return Header(format_, text=str(parameter.get("text", "")))
+        if format_ in MEDIA_HEADERS:
             media = parameter.get(format_, {}) or {}
             return Header(
                 format_,
@@ -198,10 +196,10 @@ def _header(component: dict, template) -> Header | None:
                 filename=str(media.get("filename", "")),
             )
     format_ = str(getattr(template, "header_format", "") or "")
-    if format_ == "text" and template.header_text:
+    if format_ == HeaderFormat.TEXT and template.header_text:
         # A text header without a variable is WhatsApp's: the payload carries none.
-        return Header("text", text=template.header_text)
-    if format_ in MEDIA_FORMATS:
+        return Header(format_, text=template.header_text)
+    if format_ in MEDIA_HEADERS:
         return Header(
             format_,
             link=template.header_media_link,
@@ -221,7 +219,8 @@ def _body(template, values: tuple[str, ...], problems: list) -> tuple[BodyPart, 
     for match in PLACEHOLDER.finditer(text):
         if match.start() > position:
             parts.append(BodyPart(text[position : match.start()]))
-        number = int(match.group(1))
+        name = match.group(1)
+        number = int(name) if name.isdigit() else 0
         if 1 <= number <= len(values):
             parts.append(BodyPart(values[number - 1], value=True))
         else:
@@ -230,7 +229,7 @@ def _body(template, values: tuple[str, ...], problems: list) -> tuple[BodyPart, 
         position = match.end()
     if position < len(text):
         parts.append(BodyPart(text[position:]))
-    placeholders = {int(n) for n in PLACEHOLDER.findall(text)}
+    placeholders = set(placeholders_find(text))
     if len(values) > len(placeholders):
         problems.append(
             f"The message carries {len(values)} body values; the template has "

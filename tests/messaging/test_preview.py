@@ -1,10 +1,10 @@
 """The bubble as the customer sees it, drawn from the exact JSON sent (the reference samples)."""
 
 import copy
-from types import SimpleNamespace
 
 import pytest
 
+from messaging.models import MessageTemplate
 from messaging.preview import bubble_build, bubble_render
 from tests.orders.test_serializer import REFERENCE_ORDER_DETAILS
 
@@ -14,17 +14,15 @@ DEMO_BODY = "Hi {{1}}, your order {{2}} for {{3}} is ready. Tap below to pay."
 
 
 def template(**fields):
-    """A registered template as the preview reads it (the registry model's fields)."""
+    """A registered template (unsaved: the preview only reads it)."""
     defaults = {
-        "header_format": "none",
-        "header_text": "",
-        "header_media_link": "",
-        "header_media_id": "",
-        "header_filename": "",
+        "name": "order_details_demo",
+        "language": "en",
+        "kind": "order_details",
         "body_text": DEMO_BODY,
         "footer_text": "Lucky Shrub",
     }
-    return SimpleNamespace(**{**defaults, **fields})
+    return MessageTemplate(**{**defaults, **fields})
 
 
 def body(*values):
@@ -149,6 +147,11 @@ def test_header_text_and_media_from_the_template_when_the_payload_has_none():
         template=template(header_format="text", header_text="Lucky Shrub order"),
     )
     assert text.header.format == "text" and text.header.text == "Lucky Shrub order"
+    image = bubble_build(
+        payload=order_details(*DEMO_VALUES, header=False),
+        template=template(header_format="image", header_media_link="https://cdn.example/a.png"),
+    )
+    assert '<img src="https://cdn.example/a.png"' in bubble_render(bubble=image)
     none = bubble_build(payload=order_details(*DEMO_VALUES, header=False), template=template())
     assert none.header is None
     assert 'class="wa-header' not in bubble_render(bubble=none)
@@ -172,6 +175,12 @@ def test_a_placeholder_without_a_value_is_marked_and_named():
     html = bubble_render(bubble=bubble)
     assert '<mark class="wa-missing">{{2}}</mark>' in html
     assert "The body&#x27;s {{3}} has no value in the message." in html
+
+
+def test_a_placeholder_that_is_not_a_number_is_marked_not_a_crash():
+    bubble = bubble_build(payload=order_details("Nidhi"), template=template(body_text="{{name}}"))
+    assert bubble.body[0].missing
+    assert bubble.problems[0] == "The body's {{name}} has no value in the message."
 
 
 def test_more_values_than_placeholders_is_named():
