@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from checkout.models import ShippingRule
 from coupons.models import Coupon
+from messaging.models import HeaderFormat, MessageKind, MessageTemplate, ParameterSource
 from orders.models import EventSource, Order, OrderAddress, OrderItem, OrderStatus
 from orders.services import order_save, order_status_change
 
@@ -105,9 +106,32 @@ OTHER_STATUSES = [
 ]
 
 
+DEMO_HEADER_IMAGE = "https://shop.example/images/order-details.jpg"
+S = ParameterSource
+DEMO_TEMPLATES = [
+    {
+        "name": "order_details_demo",
+        "kind": MessageKind.ORDER_DETAILS,
+        "header_format": HeaderFormat.IMAGE,
+        "header_media_link": DEMO_HEADER_IMAGE,
+        "body_text": "Hi {{1}}, your order {{2}} for {{3}} is ready. Tap below to pay.",
+        "footer_text": "Lucky Shrub",
+        "parameters": [S.CUSTOMER_NAME, S.ORDER_REFERENCE, S.ORDER_TOTAL],
+    },
+    {
+        "name": "coupon_code_demo",
+        "kind": MessageKind.COUPON_CODE,
+        "header_format": HeaderFormat.NONE,
+        "body_text": "Save {{1}} on your next order with this code. Tap below to copy it.",
+        "footer_text": "Lucky Shrub",
+        "parameters": [S.COUPON_DISCOUNT],
+    },
+]
+
+
 def demo_load() -> dict:
     """Create what is missing; return what was created and the admin login."""
-    created = {"orders": 0, "coupons": 0, "admin": False}
+    created = {"orders": 0, "coupons": 0, "templates": 0, "admin": False}
     with transaction.atomic():
         created["admin"] = _admin_ensure()
         if _order_ensure(
@@ -160,7 +184,22 @@ def demo_load() -> dict:
         ShippingRule.objects.get_or_create(
             pincode_prefix=DEMO_SHIPPING_RULE["pincode_prefix"], defaults=DEMO_SHIPPING_RULE
         )
+        created["templates"] = sum(_template_ensure(**spec) for spec in DEMO_TEMPLATES)
     return created
+
+
+def _template_ensure(*, name, parameters, language="en_US", **fields) -> bool:
+    """Register a demo template once (a second run leaves it, and an operator's edits, alone)."""
+    if MessageTemplate.objects.filter(name=name, language=language).exists():
+        return False
+    template = MessageTemplate(name=name, language=language, **fields)
+    template.full_clean()
+    template.save()
+    for position, source in enumerate(parameters, start=1):
+        parameter = template.parameters.model(template=template, position=position, source=source)
+        parameter.full_clean()
+        parameter.save()
+    return True
 
 
 def _admin_ensure() -> bool:

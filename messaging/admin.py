@@ -2,7 +2,9 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path
@@ -11,7 +13,16 @@ from django.utils.html import format_html
 from common.admin import ReadOnlyModelAdmin
 
 from .admin_actions import SendMessagesPermissionMixin
-from .models import CallbackReceipt, InboundEvent, MessageStatus, SendBatch, SentMessage
+from .models import (
+    CallbackReceipt,
+    InboundEvent,
+    MessageStatus,
+    MessageTemplate,
+    SendBatch,
+    SentMessage,
+    TemplateParameter,
+)
+from .models.templates import parameters_problem
 from .preview import bubble_for, bubble_render
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
@@ -311,3 +322,53 @@ class InboundEventAdmin(ReadOnlyModelAdmin):
     @admin.display(description="JSON received")
     def data_json(self, obj):
         return _pre(json.dumps(obj.data, indent=2, ensure_ascii=False))
+
+
+# The template registry: approved templates and where each body placeholder's value comes from.
+
+
+class TemplateParameterFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        kept = [
+            form.instance
+            for form in self.forms
+            if form.has_changed() or form.instance.pk
+            if not self._should_delete_form(form)
+        ]
+        problem = parameters_problem(template=self.instance, parameters=kept)
+        if problem:
+            raise ValidationError(problem[1])
+
+
+class TemplateParameterInline(admin.TabularInline):
+    model = TemplateParameter
+    formset = TemplateParameterFormSet
+    fields = ("position", "source", "fixed_text")
+    extra = 0
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ("name", "language", "kind", "header_format", "updated_at")
+    list_filter = ("kind", "header_format", "language")
+    search_fields = ("name", "body_text")
+    inlines = [TemplateParameterInline]
+    fieldsets = (
+        (None, {"fields": ("name", "language", "kind")}),
+        (
+            "Header",
+            {
+                "fields": (
+                    "header_format",
+                    "header_text",
+                    "header_media_link",
+                    "header_media_id",
+                    "header_filename",
+                )
+            },
+        ),
+        ("Body and footer", {"fields": ("body_text", "footer_text")}),
+    )

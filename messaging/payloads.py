@@ -87,14 +87,17 @@ def order_details_payload(
     language: str,
     extra_info: dict,
     header_image_url: str = "",
+    components: list | None = None,
     now=None,
 ) -> dict:
     """The order-details (checkout button) message for `order`, carrying `reference_id` (issued
-    for this message by orders.services.order_reference_issue)."""
+    for this message by orders.services.order_reference_issue). `components`: a registered
+    template's header and body (messaging.services.templates), which then replace the
+    `header_image_url` header."""
     _template_check(template_name, language)
     order_details_check(order=order, now=now)
-    components = []
-    if header_image_url:
+    components = list(components) if components is not None else []
+    if header_image_url and not components:
         components.append(
             {
                 "type": "header",
@@ -168,6 +171,7 @@ def order_status_payload(
     template_name: str,
     language: str,
     extra_info: dict,
+    components: list | None = None,
 ) -> dict:
     _template_check(template_name, language)
     order_status_check(status=status, description=description)
@@ -178,6 +182,7 @@ def order_status_payload(
         "name": template_name,
         "language": {"policy": "deterministic", "code": language},
         "components": [
+            *(components or ()),
             {
                 "type": "order_status",
                 "parameters": [
@@ -186,14 +191,20 @@ def order_status_payload(
                         "order_status": {"reference_id": reference_id, "order": order},
                     }
                 ],
-            }
+            },
         ],
     }
     return _envelope(to=to, template=template, extra_info=extra_info, individual=True)
 
 
 def coupon_code_payload(
-    *, code: str, to: str, template_name: str, language: str, extra_info: dict
+    *,
+    code: str,
+    to: str,
+    template_name: str,
+    language: str,
+    extra_info: dict,
+    components: list | None = None,
 ) -> dict:
     _template_check(template_name, language)
     if not code:
@@ -202,12 +213,13 @@ def coupon_code_payload(
         "name": template_name,
         "language": {"code": language},
         "components": [
+            *(components or ()),
             {
                 "type": "button",
                 "sub_type": "COPY_CODE",
                 "index": 0,
                 "parameters": [{"type": "coupon_code", "coupon_code": code}],
-            }
+            },
         ],
     }
     return _envelope(to=to, template=template, extra_info=extra_info, individual=False)

@@ -226,7 +226,8 @@ class TemplateParameter(models.Model):
                 errors["fixed_text"] = f"The fixed text {problem}."
         elif self.fixed_text:
             errors["fixed_text"] = "Fixed text is only for the source 'Fixed text'."
-        template = self.template if self.template_id else None
+        cached = "template" in self._state.fields_cache  # set by the admin's inline, unsaved
+        template = self.template if self.template_id or cached else None
         if template is not None and template.kind:
             allowed = KIND_SOURCES.get(template.kind, ())
             if self.source and self.source not in allowed:

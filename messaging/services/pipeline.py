@@ -21,9 +21,10 @@ from django.utils import timezone
 
 from common.errors import DomainError
 
-from ..models import MessageKind, MessageStatus, SendBatch, SentMessage
+from ..models import MessageKind, MessageStatus, MessageTemplate, SendBatch, SentMessage
 from ..payloads import extra_info_build
 from .publishing import BATCH_DISPATCH, publish
+from .templates import template_check, template_find
 
 # Each kind's default template (the setting naming it); the language is KALEYRA_TEMPLATE_LANGUAGE.
 TEMPLATE_SETTINGS = {
@@ -86,6 +87,9 @@ class BatchSpec:
     ref1: str = ""
     ref2: str = ""
     wa_source: str | None = None
+    # The registered template (messaging.services.templates), None when the name is not
+    # registered: then the payloads carry no header or body component of the registry's.
+    template: MessageTemplate | None = None
 
     def payload_args(self, *, to: str, ref: str) -> dict:
         """What every payload builder takes from the batch, for one message: its recipient,
@@ -117,12 +121,19 @@ def batch_spec(
     wa_source: str | None = None,
     batch: SendBatch | None = None,
 ) -> BatchSpec:
-    """The batch's settings, defaults applied (`detail` goes into the default name)."""
+    """The batch's settings, defaults applied (`detail` goes into the default name), with its
+    registered template if there is one (refused when it cannot serve `kind`)."""
+    template_name = template_name or template_default(kind)
+    language = language or settings.KALEYRA_TEMPLATE_LANGUAGE
+    template = template_find(name=template_name, language=language)
+    if template is not None:
+        template_check(template=template, kind=kind)
     return BatchSpec(
         kind=kind,
         name=batch.name if batch else batch_name or batch_name_default(kind, detail),
-        template_name=template_name or template_default(kind),
-        language=language or settings.KALEYRA_TEMPLATE_LANGUAGE,
+        template_name=template_name,
+        language=language,
+        template=template,
         ref=ref,
         ref1=ref1,
         ref2=ref2,

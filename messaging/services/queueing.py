@@ -46,6 +46,7 @@ from .pipeline import (
     drafts_build,
 )
 from .publishing import BATCH_PREPARE, publish
+from .templates import template_components_build
 
 __all__ = ["MessageDraft", "QueueResult", "Refusal"]
 
@@ -56,11 +57,14 @@ __all__ = ["MessageDraft", "QueueResult", "Refusal"]
 def _order_details_draft(order, spec: BatchSpec, *, header_image_url, source, user):
     to = _order_phone(order)
     order_details_check(order=order)
+    header_image_url = header_image_url or order.header_image_url
+    components = _components(spec, order=order, media_link=header_image_url)
     reference_id = order_reference_issue(order=order)
     payload = order_details_payload(
         order=order,
         reference_id=reference_id,
-        header_image_url=header_image_url or order.header_image_url,
+        header_image_url=header_image_url,
+        components=components,
         **spec.payload_args(to=to, ref=reference_id),
     )
     order_event_record(
@@ -84,6 +88,7 @@ def _order_status_draft(order, spec: BatchSpec, *, status, description):
         reference_id=reference_id,
         status=status,
         description=description,
+        components=_components(spec, order=order),
         **spec.payload_args(to=to, ref=reference_id),
     )
     return MessageDraft(kind=spec.kind, recipient=to, payload=payload, order=order)
@@ -93,8 +98,19 @@ def _coupon_code_draft(target, spec: BatchSpec, *, coupon):
     phone, code = target
     if isinstance(code, CouponError):  # the pool ran out before this recipient
         raise code
-    payload = coupon_code_payload(code=code, **spec.payload_args(to=phone, ref=code))
+    payload = coupon_code_payload(
+        code=code,
+        components=_components(spec, coupon=coupon, code=code),
+        **spec.payload_args(to=phone, ref=code),
+    )
     return MessageDraft(kind=spec.kind, recipient=phone, payload=payload, coupon=coupon)
+
+
+def _components(spec: BatchSpec, **records) -> list | None:
+    """The registered template's header and body for one message; None when unregistered."""
+    if spec.template is None:
+        return None
+    return template_components_build(template=spec.template, **records)
 
 
 # The services.

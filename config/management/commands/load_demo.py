@@ -9,6 +9,7 @@ class Command(DomainCommand):
         created = demo_load()
         self.stdout.write(
             f"Demo data: {created['orders']} orders and {created['coupons']} coupons created"
-            f"{', admin user created' if created['admin'] else ''}."
+            f"{', admin user created' if created['admin'] else ''}; "
+            f"{created['templates']} message templates registered."
         )
         self.stdout.write(f"Admin login: {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
