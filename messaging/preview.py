@@ -15,6 +15,7 @@ from orders.money import format_money
 
 from .models import MessageKind
 from .models.templates import MEDIA_HEADERS, PLACEHOLDER, HeaderFormat, placeholders_find
+from .services.templates import template_find
 
 BUTTON_LABELS = {
     MessageKind.ORDER_DETAILS: "Review and pay",
@@ -123,21 +124,11 @@ def bubble_build(*, payload: dict, template=None, kind: str = "") -> Bubble:
 def bubble_for(*, payload: dict, kind: str = "") -> Bubble:
     """The bubble for `payload`, its template looked up in the registry by name and language."""
     template_json = payload.get("messaging_object", {}).get("template", {})
-    template = _registered(
+    template = template_find(
         name=str(template_json.get("name", "")),
         language=str(template_json.get("language", {}).get("code", "")),
     )
     return bubble_build(payload=payload, template=template, kind=kind)
-
-
-def _registered(*, name: str, language: str):
-    """The registry's template (messaging.services.templates, issue 16's registry branch), None
-    while that branch is not merged."""
-    try:
-        from .services.templates import template_find  # noqa: PLC0415
-    except ImportError:
-        return None
-    return template_find(name=name, language=language)
 
 
 def bubble_render(*, bubble: Bubble) -> str:

@@ -150,18 +150,27 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     assert str(order.customer_phone) == "+919812345601"
     assert order.totals.total == 2 * 150000 + 24999 + 20000 + 10050
 
-    # 1b. The send form shows the demo order's message as the customer will see it: the
-    #     items, the total and the button (the body's values come with a registered template);
-    #     the JSON behind a toggle. Nothing is sent from a preview.
+    # 1b. The send form shows the demo order's message as the customer will see it with the
+    #     demo template load_demo registers: her name and the total in the body, the header
+    #     image, the items, the footer and the button; the JSON behind a toggle. A preview
+    #     sends nothing.
     run_action(page, url, "orders/order", "abc.123_xyz-1", "Send order details (checkout) message")
+    page.fill("#id_template_name", "order_details_demo")
     page.click("input[name=_preview]")
     bubble = page.locator("#bubble-preview")
+    expect(bubble.locator(".wa-body")).to_have_text(
+        "Hi Nidhi Tripathi, your order abc.123_xyz-1 for ₹1,650.00 is ready. Tap below to pay."
+    )
+    expect(bubble.locator(".wa-header img")).to_have_attribute(
+        "src", "https://shop.example/images/order-details.jpg"
+    )
     expect(bubble.locator(".wa-order")).to_contain_text("Blue Elf Aloe")
     expect(bubble.locator(".wa-total")).to_contain_text("₹1,650.00")
-    expect(bubble.locator(".wa-button")).to_contain_text("Review and pay")
+    expect(bubble.locator(".wa-footer")).to_have_text("Lucky Shrub")
+    expect(bubble.locator(".wa-button")).to_have_text("Review and pay")
     expect(page.locator("#preview")).to_be_hidden()
     page.click("#preview-json summary")
-    expect(page.locator("#preview")).to_contain_text('"reference_id": "abc.123_xyz-1"')
+    expect(page.locator("#preview")).to_contain_text('"text": "Nidhi Tripathi"')
     assert shoot("1b-bubble-preview").stat().st_size > 0
     assert not SentMessage.objects.exists()
 

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from messaging.models import SendBatch, SentMessage
+from messaging.models import SendBatch, SentMessage, TemplateParameter
 from tests.factories import CouponFactory, OrderFactory, OrderItemFactory, SentMessageFactory
 
 from .test_preview import order_details, template
@@ -16,13 +16,14 @@ COUPONS = "/admin/coupons/coupon/"
 
 
 @pytest.fixture
-def registered(monkeypatch):
-    """order_details_demo (en) in the registry, with the demo body."""
-
-    def lookup(*, name, language):
-        return template() if (name, language) == ("order_details_demo", "en") else None
-
-    monkeypatch.setattr("messaging.preview._registered", lookup)
+def registered():
+    """order_details_demo (en) in the registry: the demo body, customer name, order reference
+    and total."""
+    demo = template()
+    demo.save()
+    for position, source in enumerate(("customer_name", "order_reference", "order_total"), 1):
+        TemplateParameter.objects.create(template=demo, position=position, source=source)
+    return demo
 
 
 def pending_order(**kwargs):
@@ -49,31 +50,36 @@ def section(html, start, end):
     return html[html.index(start) : html.index(end, html.index(start))]
 
 
-def test_send_form_shows_the_bubble_and_the_json_behind_a_toggle(client, operator, kaleyra):
+def test_send_form_shows_the_bubble_with_the_values_and_the_json_behind_a_toggle(
+    client, operator, kaleyra, registered
+):
     order = pending_order(customer_name="Nidhi Tripathi", reference_id="shop-7")
-    response = preview_orders(client, order, template_name="order_details")
+    response = preview_orders(client, order)
     html = response.content.decode()
     bubble = section(html, 'id="bubble-preview"', 'id="preview-json"')
-    assert "Template “order_details” (en) is not in the registry" in bubble
+    assert (
+        '<div class="wa-body">Hi <span class="wa-value">Nidhi Tripathi</span>, your order '
+        '<span class="wa-value">shop-7</span> for <span class="wa-value">₹1,800.00</span> is '
+        "ready. Tap below to pay.</div>"
+    ) in bubble
     assert "Blue Elf Aloe" in bubble and "₹1,500.00" in bubble
     assert '<tr class="wa-total"><th>Total</th><th class="wa-amount">₹1,800.00</th></tr>' in bubble
-    assert "Review and pay" in bubble
+    assert '<div class="wa-footer">Lucky Shrub</div>' in bubble
+    assert '<div class="wa-button">Review and pay</div>' in bubble
     json_part = section(html, '<details id="preview-json">', "</details>")
     assert "<summary>JSON for the first recipient</summary>" in json_part
-    assert "&quot;reference_id&quot;: &quot;shop-7&quot;" in json_part
+    assert "&quot;type&quot;: &quot;body&quot;" in json_part
     assert not SentMessage.objects.exists() and not SendBatch.objects.exists()
     assert not order.references.exists()
 
 
-def test_send_form_names_the_values_a_registered_template_misses(
-    client, operator, kaleyra, registered
-):
-    response = preview_orders(client, pending_order())
+def test_unregistered_template_previews_with_its_name(client, operator, kaleyra):
+    order = pending_order(reference_id="shop-8")
+    response = preview_orders(client, order, template_name="order_details")
     bubble = section(response.content.decode(), 'id="bubble-preview"', 'id="preview-json"')
-    assert '<div class="wa-body">Hi <mark class="wa-missing">{{1}}</mark>, your order' in bubble
-    for number in (1, 2, 3):
-        assert f"The body&#x27;s {{{{{number}}}}} has no value in the message." in bubble
-    assert '<div class="wa-footer">Lucky Shrub</div>' in bubble
+    assert "Template “order_details” (en) is not in the registry" in bubble
+    assert '<tr class="wa-total"><th>Total</th><th class="wa-amount">₹1,800.00</th></tr>' in bubble
+    assert '<div class="wa-button">Review and pay</div>' in bubble
     assert not SentMessage.objects.exists() and not SendBatch.objects.exists()
 
 
@@ -81,21 +87,42 @@ def test_refusals_show_beside_the_bubble_before_anything_is_queued(
     client, operator, kaleyra, registered
 ):
     good = pending_order(customer_name="Nidhi Tripathi")
+    tabbed = pending_order(customer_name="Nidhi\tTripathi")
     shipped = pending_order(status="shipped")
-    response = preview_orders(client, good, shipped)
+    response = preview_orders(client, good, tabbed, shipped)
     html = response.content.decode()
     preview = section(html, 'id="send-preview"', 'id="preview-json"')
-    assert "Review and pay" in preview
+    assert 'Hi <span class="wa-value">Nidhi Tripathi</span>' in preview
     refused = section(preview, 'id="refused"', "</table>")
+    assert (
+        f"<tr><td>{tabbed.reference_id}</td><td>Template order_details_demo: placeholder {{{{1}}}} "
+        "(Customer name) contains a newline, a tab or more than four spaces in a row "
+        "(&#x27;Nidhi\\tTripathi&#x27;).</td></tr>"
+    ) in refused
     assert shipped.reference_id in refused and "only pending orders" in refused
     assert not SentMessage.objects.exists() and not SendBatch.objects.exists()
+    assert not tabbed.references.exists()
 
 
 def test_coupon_send_form_shows_the_copy_code_button(client, operator, kaleyra):
-    data = _coupon_data(CouponFactory(code="SAVE10"), _preview="1")
+    coupon_template = template(
+        name="coupon_code_demo",
+        language="en_US",
+        kind="coupon_code",
+        body_text="Save {{1}} on your next order with this code.",
+    )
+    coupon_template.save()
+    TemplateParameter.objects.create(template=coupon_template, position=1, source="coupon_discount")
+    data = _coupon_data(
+        CouponFactory(code="SAVE10"), _preview="1", template_name="coupon_code_demo"
+    )
     del data["_send"]
     response = _post(client, COUPONS, data)  # nothing stored
     bubble = section(response.content.decode(), 'id="bubble-preview"', 'id="preview-json"')
+    assert (
+        '<div class="wa-body">Save <span class="wa-value">₹20.00</span> on your next order '
+        "with this code.</div>"
+    ) in bubble
     assert '<div class="wa-code">SAVE10</div>' in bubble
     assert '<div class="wa-button">Copy code</div>' in bubble
 
