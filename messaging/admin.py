@@ -3,7 +3,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Q, URLField
 from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -356,6 +356,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     list_filter = ("kind", "header_format", "language")
     search_fields = ("name", "body_text")
     inlines = [TemplateParameterInline]
+    formfield_overrides = {URLField: {"assume_scheme": "https"}}  # a link typed without one
     fieldsets = (
         (None, {"fields": ("name", "language", "kind")}),
         (

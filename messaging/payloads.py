@@ -96,8 +96,9 @@ def order_details_payload(
     `header_image_url` header."""
     _template_check(template_name, language)
     order_details_check(order=order, now=now)
-    components = list(components) if components is not None else []
-    if header_image_url and not components:
+    registered = components
+    components = list(registered) if registered is not None else []
+    if header_image_url and registered is None:
         components.append(
             {
                 "type": "header",

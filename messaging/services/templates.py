@@ -5,6 +5,8 @@ A template name that is not registered sends exactly as before: no header or bod
 beyond what the kind's payload builder adds itself.
 """
 
+from decimal import Decimal
+
 from django.utils import timezone
 
 from orders.money import format_money
@@ -130,7 +132,7 @@ def coupon_discount_display(coupon) -> str:
     if coupon.discount_type == coupon.DiscountType.PERCENTAGE:
         if coupon.percent_off is None:
             return ""
-        percent = coupon.percent_off.normalize()
+        percent = Decimal(coupon.percent_off).normalize()
         return f"{percent:f}%"
     return format_money(coupon.amount_off)
 
