@@ -174,8 +174,8 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
     @admin.display(description="JSON sent")
     def payload_json(self, obj):
         return format_html(
-            '<pre style="white-space: pre-wrap">{}</pre>',
-            json.dumps(obj.payload, indent=2, ensure_ascii=False),
+            '<details id="payload-json"><summary>Show the JSON</summary>{}</details>',
+            _pre(json.dumps(obj.payload, indent=2, ensure_ascii=False)),
         )
 
     @admin.display(description="error")

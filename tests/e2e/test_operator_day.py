@@ -199,6 +199,11 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     expect(page.locator("#count-read")).to_have_text("1")
     expect(page.locator("#batch-pause")).to_be_hidden()
     shoot("2-batch-read")
+    page.goto(f"{url}/admin/messaging/sentmessage/{message.pk}/change/")
+    sent_bubble = page.locator(".field-customer_view #bubble-preview")
+    expect(sent_bubble).to_contain_text("“order_details” (en_US) is not in the registry")
+    expect(sent_bubble.locator(".wa-total")).to_contain_text("₹3,550.49")
+    shoot("2-sent-message")
 
     # 3. The customer checks out in WhatsApp (the simulator plays WhatsApp): lists coupons,
     #    applies one, picks a shipping address; the order page shows it all with its history.

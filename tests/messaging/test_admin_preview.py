@@ -143,3 +143,6 @@ def test_sent_message_page_shows_the_customer_view_escaped(client, operator, reg
     assert 'Hi <span class="wa-value">&lt;b&gt;Nidhi&lt;/b&gt;</span>, your order' in bubble
     assert "<b>Nidhi</b>" not in bubble
     assert "₹1,650.00" in bubble and "Review and pay" in bubble
+    json_part = section(html, '<details id="payload-json">', "</details>")
+    assert "<summary>Show the JSON</summary>" in json_part
+    assert "&lt;b&gt;Nidhi&lt;/b&gt;" in json_part
