@@ -23,6 +23,7 @@ from .models import (
     TemplateParameter,
 )
 from .models.templates import parameters_problem
+from .preview import bubble_for, bubble_render
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
 from .services.sending import messages_retry_risky
@@ -152,6 +153,7 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
         "ref1",
         "ref2",
         "wa_source",
+        "customer_view",
         "payload_json",
         "created_at",
         "next_attempt_at",
@@ -165,11 +167,15 @@ class SentMessageAdmin(SendMessagesPermissionMixin, ReadOnlyModelAdmin):
     )
     readonly_fields = fields
 
+    @admin.display(description="as the customer sees it")
+    def customer_view(self, obj):
+        return bubble_render(bubble=bubble_for(payload=obj.payload, kind=obj.kind))
+
     @admin.display(description="JSON sent")
     def payload_json(self, obj):
         return format_html(
-            '<pre style="white-space: pre-wrap">{}</pre>',
-            json.dumps(obj.payload, indent=2, ensure_ascii=False),
+            '<details id="payload-json"><summary>Show the JSON</summary>{}</details>',
+            _pre(json.dumps(obj.payload, indent=2, ensure_ascii=False)),
         )
 
     @admin.display(description="error")

@@ -6,9 +6,10 @@ and the permission check Django's `@admin.action(permissions=["send_messages"])`
 model admins registered for Order and Coupon. Admins of messaging's own models take
 SendMessagesPermissionMixin.
 
-Each goes through an intermediate page (messaging/send_form.html): the form, a preview of the
-JSON for the first recipient and the refused orders / invalid numbers, computed by the real
-service in a rolled-back transaction; "Send" queues the batch and opens its page.
+Each goes through an intermediate page (messaging/send_form.html): the form, the first
+recipient's message as the customer sees it (messaging.preview; its JSON behind a toggle) and
+the refused orders / invalid numbers beside it, computed by the real service in a rolled-back
+transaction; "Send" queues the batch and opens its page.
 """
 
 import json
@@ -25,6 +26,7 @@ from orders.models import EventSource, Order
 
 from .forms import CouponCodeForm, OrderDetailsForm, OrderStatusForm
 from .models import MessageKind
+from .preview import bubble_for
 from .services import (
     QueueResult,
     coupon_code_send,
@@ -175,10 +177,19 @@ def _send_flow(modeladmin, request, queryset, form_class, run, title, note=""):
         "preview": json.dumps(result.preview, indent=2, ensure_ascii=False)
         if result and result.preview
         else "",
+        "bubble": _bubble(result),
         "queued_count": len(result.messages) if result else 0,
         "media": modeladmin.media + form.media,
     }
     return TemplateResponse(request, "messaging/send_form.html", context)
+
+
+def _bubble(result):
+    """The first recipient's message as the customer sees it (None when none would be sent)."""
+    if result is None or not result.messages:
+        return None
+    first = result.messages[0]
+    return bubble_for(payload=first.payload, kind=first.kind)
 
 
 def _sent(modeladmin, request, result):

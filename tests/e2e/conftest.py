@@ -43,6 +43,16 @@ def browser_type_launch_args(browser_type_launch_args):
     }
 
 
+TAKEN: list[Path] = []  # every screenshot of the run, named at the end of pytest's output
+
+
+def pytest_terminal_summary(terminalreporter):
+    if TAKEN:
+        terminalreporter.section("screenshots")
+        for path in TAKEN:
+            terminalreporter.write_line(str(path))
+
+
 @pytest.fixture
 def shoot(page, request):
     """shoot('step-name'): a full-page screenshot under var/screenshots/<test>/ for people."""
@@ -51,6 +61,9 @@ def shoot(page, request):
     counter = iter(range(1, 100))
 
     def take(name):
-        page.screenshot(path=str(folder / f"{next(counter):02d}-{name}.png"), full_page=True)
+        path = folder / f"{next(counter):02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        TAKEN.append(path)
+        return path
 
     return take

@@ -150,11 +150,36 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     assert str(order.customer_phone) == "+919812345601"
     assert order.totals.total == 2 * 150000 + 24999 + 20000 + 10050
 
+    # 1b. The send form shows the demo order's message as the customer will see it with the
+    #     demo template load_demo registers: her name and the total in the body, the header
+    #     image, the items, the footer and the button; the JSON behind a toggle. A preview
+    #     sends nothing.
+    run_action(page, url, "orders/order", "abc.123_xyz-1", "Send order details (checkout) message")
+    page.fill("#id_template_name", "order_details_demo")
+    page.click("input[name=_preview]")
+    bubble = page.locator("#bubble-preview")
+    expect(bubble.locator(".wa-body")).to_have_text(
+        "Hi Nidhi Tripathi, your order abc.123_xyz-1 for ₹1,650.00 is ready. Tap below to pay."
+    )
+    expect(bubble.locator(".wa-header img")).to_have_attribute(
+        "src", "https://shop.example/images/order-details.jpg"
+    )
+    expect(bubble.locator(".wa-order")).to_contain_text("Blue Elf Aloe")
+    expect(bubble.locator(".wa-total")).to_contain_text("₹1,650.00")
+    expect(bubble.locator(".wa-footer")).to_have_text("Lucky Shrub")
+    expect(bubble.locator(".wa-button")).to_have_text("Review and pay")
+    expect(page.locator("#preview")).to_be_hidden()
+    page.click("#preview-json summary")
+    expect(page.locator("#preview")).to_contain_text('"text": "Nidhi Tripathi"')
+    assert shoot("1b-bubble-preview").stat().st_size > 0
+    assert not SentMessage.objects.exists()
+
     # 2. Send its order-details (checkout) message; the batch reaches 100 %; the message is
     #    accepted, then delivered and read from the sandbox's callbacks.
     run_action(page, url, "orders/order", "shop-2001", "Send order details (checkout) message")
     page.fill("#id_template_name", "order_details")
     page.click("input[name=_preview]")
+    expect(page.locator("#bubble-preview")).to_contain_text("Review and pay")
     expect(page.locator("#preview")).to_contain_text('"reference_id": "shop-2001"')
     shoot("2-preview")
     page.click("input[name=_send]")
@@ -174,6 +199,11 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     expect(page.locator("#count-read")).to_have_text("1")
     expect(page.locator("#batch-pause")).to_be_hidden()
     shoot("2-batch-read")
+    page.goto(f"{url}/admin/messaging/sentmessage/{message.pk}/change/")
+    sent_bubble = page.locator(".field-customer_view #bubble-preview")
+    expect(sent_bubble).to_contain_text("“order_details” (en_US) is not in the registry")
+    expect(sent_bubble.locator(".wa-total")).to_contain_text("₹3,550.49")
+    shoot("2-sent-message")
 
     # 3. The customer checks out in WhatsApp (the simulator plays WhatsApp): lists coupons,
     #    applies one, picks a shipping address; the order page shows it all with its history.
