@@ -26,7 +26,7 @@ from .models.templates import parameters_problem
 from .preview import bubble_for, bubble_render
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
-from .services.sending import messages_retry_risky
+from .services.recovery import messages_retry_risky
 
 S = MessageStatus
 

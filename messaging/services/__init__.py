@@ -14,12 +14,8 @@ from .queueing import (
     orders_send_later,
     recipients_parse,
 )
-from .sending import (
-    messages_retry,
-    messages_send,
-    messages_sweep,
-    sending_pause_clear,
-)
+from .recovery import messages_retry, messages_sweep
+from .sending import messages_send, sending_pause_clear
 
 __all__ = [
     "QueueResult",

@@ -41,15 +41,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, F, Q, When
-from django.db.models.functions import Greatest
+from django.db.models import F, Q
 from django.utils import timezone
 
 from ..callbacks.services import callback_events_match, callback_events_match_unknown
-from ..client import PERMANENT_CODES, Outcome, SendResult, kaleyra_client
+from ..client import Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
-from .publishing import MESSAGES_ENQUEUE, publish
 from .send_checks import (
     CHECKED_KINDS,
     STATE_FIELDS,
@@ -357,100 +355,3 @@ def _pause_delay(pause: SendingPause, now) -> float:
         left = PAUSE_PROBE_SECONDS
     # Spread the wake-ups so the resumed batch does not arrive as one burst.
     return left + random.uniform(0, 5)
-
-
-def messages_sweep(*, now=None) -> dict:
-    """The periodic check (and at worker start): messages stuck in "sending" go back to the
-    queue when their request never went out, else become unknown; optionally, unknown messages
-    no callback claimed are resent (flagged possible duplicates); queued messages whose task
-    seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
-    now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
-    stuck = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale)
-    # Claimed by a worker that stopped before their request: nothing went out, send them once.
-    unsent_ids = list(stuck.filter(requested_at__isnull=True).values_list("pk", flat=True))
-    returned = SentMessage.objects.filter(
-        pk__in=unsent_ids, status=S.SENDING, requested_at__isnull=True
-    ).update(status=S.QUEUED, attempts=Greatest(F("attempts") - 1, 0), next_attempt_at=None)
-    lost_ids = list(stuck.filter(requested_at__isnull=False).values_list("pk", flat=True))
-    lost = SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING).update(
-        status=S.UNKNOWN,
-        error_code=WORKER_LOST,
-        error_message="The worker sending it stopped before Kaleyra's answer was recorded. "
-        + UNKNOWN_NOTE,
-    )
-    # Callbacks for those Kaleyra took (perhaps long ago) settle them now.
-    callback_events_match_unknown(message_ids=lost_ids)
-    resent = 0
-    if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
-        cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
-        resent = SentMessage.objects.filter(
-            Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
-            status=S.UNKNOWN,
-            provider_message_id__isnull=True,
-            claimed_at__lt=cutoff,
-        ).update(status=S.QUEUED, next_attempt_at=now, possible_duplicate=True)
-    requeue = []
-    if sending_pause_active(now=now) is None:
-        # While paused, the deferred chunk tasks wait for the pause's end by themselves.
-        # Queued messages whose task seems lost (the broker was down at enqueue time, or
-        # restarted without its data; a killed worker's tasks, which Redis gives back only
-        # after its visibility timeout) go out again after KALEYRA_REQUEUE_AFTER; a duplicate
-        # task is harmless (the claim).
-        requeue_after = timedelta(seconds=settings.KALEYRA_REQUEUE_AFTER)
-        lost_tasks = SentMessage.objects.filter(status=S.QUEUED).filter(
-            Q(next_attempt_at__lt=now - requeue_after) | Q(next_attempt_at__isnull=True)
-        )
-        requeue = list(lost_tasks.order_by("pk").values_list("pk", flat=True))
-        # Touched, so each is enqueued again at most once per KALEYRA_REQUEUE_AFTER.
-        lost_tasks.update(next_attempt_at=now)
-        if resent:
-            requeue += list(
-                SentMessage.objects.filter(status=S.QUEUED, next_attempt_at=now).values_list(
-                    "pk", flat=True
-                )
-            )
-    return {
-        "worker_lost": lost,
-        "returned_to_queue": returned,
-        "unknown_resent": resent,
-        "requeue": sorted(set(requeue)),
-    }
-
-
-def messages_retry(*, messages, confirmed: bool = False) -> dict:
-    """Send failed messages again (the same JSON). Permanent failures (RBC001, WA400, WA401 ...)
-    and messages whose outcome is unknown need `confirmed=True`: they may need fixing first, or
-    may already have reached the customer. Returns counts: retried, needs_confirmation, skipped."""
-    candidates = messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT])
-    risky = messages_retry_risky(messages=candidates)
-    risky_count = risky.count()
-    selected = candidates if confirmed else candidates.exclude(pk__in=risky.values("pk"))
-    ids = list(selected.values_list("pk", flat=True))
-    skipped = messages.count() - candidates.count()
-    with transaction.atomic():
-        retried = SentMessage.objects.filter(pk__in=ids).update(
-            status=S.QUEUED,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            claimed_at=None,
-            # Its first attempt may have reached the customer: say so where the operator looks.
-            possible_duplicate=Case(
-                When(status=S.UNKNOWN, then=True), default=F("possible_duplicate")
-            ),
-        )
-        if ids:
-            transaction.on_commit(lambda: publish(MESSAGES_ENQUEUE, ids), robust=True)
-    return {
-        "retried": retried,
-        "needs_confirmation": 0 if confirmed else risky_count,
-        "skipped": skipped,
-    }
-
-
-def messages_retry_risky(*, messages):
-    """Which of these messages need a human before a resend: permanent refusals (the account,
-    number or payload must be fixed first) and unknown outcomes (may already have been sent)."""
-    return messages.filter(status__in=[S.FAILED, S.UNKNOWN, S.NOT_SENT]).filter(
-        Q(status=S.UNKNOWN) | Q(error_code__in=PERMANENT_CODES) | Q(error_code__startswith="http_4")
-    )
