@@ -253,3 +253,13 @@ def test_batch_page_shows_why_messages_failed(client, operator, kaleyra):
     ]
     message_page = client.get(reverse("admin:messaging_sentmessage_change", args=[message.pk]))
     assert "order_not_pending: Order" in message_page.content.decode()
+
+
+def test_batch_page_keeps_the_failed_table_hidden_until_a_message_fails(client, operator):
+    """The live progress fills the table as failures come (it is on the page, hidden)."""
+    _, message = queued_order_details()
+    page = client.get(reverse("admin:messaging_sendbatch_change", args=[message.batch_id]))
+    html = page.content.decode()
+    assert '<fieldset class="module" id="batch-failures-box" hidden>' in html
+    assert 'document.getElementById("batch-failures-box").hidden' in html
+    assert "cell.textContent = value" in html  # reasons are Kaleyra's or ours: text, never HTML
