@@ -1,0 +1,419 @@
+"""Benchmark: Kaleyra delivery and payment callbacks posted to gunicorn on PostgreSQL, against
+the end-to-end send rate of bench/messaging_bench.py measured in the same run.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/callbacks_bench \\
+    CELERY_BROKER_URL=redis://127.0.0.1:6379/N \\
+        .venv/bin/python bench/callbacks_bench.py [--messages 10000] [--orders 5000]
+
+Creates a throwaway database (never `test`; dropped afterwards unless --keep), migrates it, makes
+--orders orders (copies of the demo order) and --messages accepted messages, and writes one
+callback body per event: for each message its sent, delivered and read statuses (Kaleyra's v2
+format) and for each order a pending then a captured payment update (the reference digest's
+shape, the order's own total), shuffled. wrk (`apt-get install wrk`) posts them at
+--connections connections to gunicorn as config/gunicorn.py runs it (HTTP Basic, as Kaleyra's
+callback profile does), each body once while they last. Then it counts rows: every 2xx answer
+must have left a stored receipt (none lost), and reports events/s, p50/p99 and the CPU of
+gunicorn and PostgreSQL per event. In the same run, bench/messaging_bench.py (10,000 messages
+through a worker to the sandbox) gives the send rate the callbacks must keep up with:
+a shop's callbacks come at about 3 per message sent (sent, delivered, read).
+Targets (issue 14): events/s >= 3 x the send rate, p99 < 100 ms, none lost.
+"""
+
+import argparse
+import base64
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+from proc import process_cpu
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LUA = Path(__file__).resolve().parent / "callbacks_wrk.lua"
+USER, PASSWORD = "kaleyra", secrets.token_urlsafe(16)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--orders", type=int, default=5_000)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=15, help="seconds of load (at most)")
+    parser.add_argument("--port", type=int, default=8410)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--skip-send-bench", action="store_true")
+    options = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    broker = os.environ.get("CELERY_BROKER_URL", "")
+    name = urlparse(url).path.lstrip("/")
+    if not url.startswith("postgres") or not broker.startswith("redis"):
+        sys.exit("Set DATABASE_URL=postgres://.../NAME and CELERY_BROKER_URL=redis://... .")
+    if name in ("", "test", "postgres", "template0", "template1"):
+        sys.exit(f"Refusing to use database '{name}': give a throwaway name.")
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        sys.exit("wrk is not installed: on Debian/Ubuntu `apt-get install wrk`, then run again.")
+
+    send_rate = None if options.skip_send_bench else messaging_bench_rate(url, broker)
+
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    workdir = Path(tempfile.mkdtemp(prefix="callbacks-bench-"))
+    try:
+        run(options, url, broker, wrk, workdir, send_rate)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not options.keep:
+            from django.db import connections
+
+            connections.close_all()
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def messaging_bench_rate(url, broker) -> float:
+    """The end-to-end send rate of bench/messaging_bench.py, on a database of its own."""
+    import psycopg
+
+    name = urlparse(url).path.lstrip("/") + "_send"
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        result = subprocess.run(
+            [sys.executable, str(BASE_DIR / "bench" / "messaging_bench.py")],
+            env={**os.environ, "DATABASE_URL": url.rsplit("/", 1)[0] + "/" + name},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    match = re.search(r"end to end:\s+[\d.]+ s = (\d+) msg/s", result.stdout)
+    if match is None:
+        sys.exit(f"messaging_bench.py printed no send rate:\n{result.stdout[-2000:]}")
+    return float(match[1])
+
+
+def run(options, url, broker, wrk, workdir, send_rate):
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_SECRET_KEY": secrets.token_hex(32),
+        "DJANGO_DEBUG": "false",
+        "DATABASE_URL": url,
+        "CELERY_BROKER_URL": broker,
+        "KALEYRA_CALLBACK_BASIC_AUTH": f"{USER}:{PASSWORD}",
+        "WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE": str(checkout_key(workdir)),
+        "LOG_LEVEL": "ERROR",
+    }
+    os.environ.update(environment)
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    bodies = workdir / "bodies.txt"
+    started = time.monotonic()
+    events = prepare(options, bodies)
+    print(f"prepared {events:,} callback bodies in {time.monotonic() - started:.1f} s")
+
+    server = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "--config=config/gunicorn.py",
+            "config.wsgi:application",
+            f"--bind=127.0.0.1:{options.port}",
+            "--log-level=warning",
+        ],
+        cwd=BASE_DIR,
+        env=environment,
+    )
+    target = f"http://127.0.0.1:{options.port}/kaleyra/callbacks/"
+    auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    try:
+        wait_ready(target, auth, server)
+        cpu_before = server_cpu(server.pid)
+        database_before = database_cpu()
+        load_before = os.getloadavg()
+        duration = min(options.duration, max(1, int(events / 800)))
+        result = wrk_run(wrk, target, bodies, auth, options.connections, duration)
+        cpu = server_cpu(server.pid) - cpu_before
+        database = database_cpu() - database_before
+        load_after = os.getloadavg()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    report(options, result, cpu, database, load_before, load_after, send_rate)
+
+
+def checkout_key(workdir) -> Path:
+    """The web server refuses to start without the checkout endpoint's key: a throwaway one."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = workdir / "key.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    path.chmod(0o600)
+    return path
+
+
+def prepare(options, path: Path) -> int:
+    """The schema, the orders, the accepted messages and one body per event (shuffled)."""
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from config.demo import DEMO_REFERENCE_ID, demo_load
+    from messaging.models import MessageKind, MessageStatus, SendBatch, SentMessage
+    from orders.models import Order, OrderItem
+    from orders.money import order_totals
+
+    call_command("migrate", verbosity=0)
+    demo_load()
+    demo = Order.objects.get(reference_id=DEMO_REFERENCE_ID)
+    item = demo.items.get()
+    item_fields = [f.name for f in item._meta.fields if f.name not in ("id", "order")]
+    orders = []
+    for number in range(1, options.orders + 1):
+        order = Order.objects.get(pk=demo.pk)
+        order.pk, order.reference_id = None, f"CB-{number:06d}"
+        order.customer_phone = f"+9190002{number:05d}"
+        order.selected_address, order.coupon_code, order.coupon_discount = None, "", 0
+        orders.append(order)
+    Order.objects.bulk_create(orders, batch_size=1000)
+    orders = list(Order.objects.filter(reference_id__startswith="CB-"))
+    OrderItem.objects.bulk_create(
+        [OrderItem(order=o, **{n: getattr(item, n) for n in item_fields}) for o in orders],
+        batch_size=1000,
+    )
+    total = order_totals(demo, items=[item]).total
+    batch = SendBatch.objects.create(name="Callbacks bench", kind=MessageKind.ORDER_STATUS)
+    now = timezone.now()
+    SentMessage.objects.bulk_create(
+        [
+            SentMessage(
+                batch=batch,
+                kind=MessageKind.ORDER_STATUS,
+                recipient=f"+9190003{number:05d}",
+                template_name="order_status",
+                payload={},
+                ref=f"cb-{number}",
+                ref1="order_status",
+                ref2=batch.name,
+                status=MessageStatus.ACCEPTED,
+                provider_message_id=f"cb-msg-{number}",
+                accepted_at=now,
+            )
+            for number in range(1, options.messages + 1)
+        ],
+        batch_size=2000,
+    )
+    stamp = int(time.time()) - 3600
+    lines = []
+    for number in range(1, options.messages + 1):
+        for step, status in enumerate(("sent", "delivered", "read")):
+            lines.append(delivery_body(number, status, stamp + step, batch.name))
+    for order in orders:
+        for step, status in enumerate(("pending", "captured")):
+            lines.append(payment_body(order.reference_id, status, total, stamp + step))
+    random.Random(7).shuffle(lines)
+    path.write_text("\n".join(json.dumps(line, separators=(",", ":")) for line in lines) + "\n")
+    return len(lines)
+
+
+def delivery_body(number, status, timestamp, batch_name) -> dict:
+    """Kaleyra's v2 status callback (meta_object holds WhatsApp's change object)."""
+    return {
+        "meta_object": {
+            "field": "messages",
+            "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "910000000000"},
+                "statuses": [
+                    {
+                        "id": f"wamid.cb{number}",
+                        "status": status,
+                        "timestamp": str(timestamp),
+                        "recipient_id": f"9190003{number:05d}",
+                    }
+                ],
+            },
+        },
+        "extra_info": {
+            "message_id": f"cb-msg-{number}",
+            "ref": f"cb-{number}",
+            "ref1": "order_status",
+            "ref2": batch_name,
+        },
+    }
+
+
+def payment_body(reference_id, status, total, timestamp) -> dict:
+    """Kaleyra's payment update, in the shape of ../shared/reference/README.md's sample."""
+    amount = {"offset": 100, "value": total}
+    return {
+        "id": f"wamid.pay-{reference_id}-{status}",
+        "type": "payment",
+        "status": status,
+        "phone_number": "919000090000",
+        "payment": {
+            "reference_id": reference_id,
+            "amount": amount,
+            "currency": "INR",
+            "receipt": "",
+            "transaction": {
+                "id": f"order_{reference_id}",
+                "type": "razorpay",
+                "status": "success" if status == "captured" else "pending",
+                "amount": amount,
+                "currency": "INR",
+                "created_timestamp": timestamp,
+                "updated_timestamp": timestamp + (5 if status == "captured" else 0),
+                "refunds": None,
+            },
+        },
+    }
+
+
+def wait_ready(url, auth, server, timeout=60):
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"gunicorn exited with {server.returncode} (is the port free?)")
+        try:
+            # An empty list is a body the endpoint reads and refuses (400): it answers.
+            answer = requests.post(url, data=b"[]", headers={"Authorization": auth}, timeout=2)
+            if answer.status_code in (200, 400):
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    sys.exit(f"gunicorn did not answer {url} within {timeout}s")
+
+
+def wrk_run(wrk, url, bodies, auth, connections, duration) -> dict:
+    result = subprocess.run(
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout=10s",
+            "-s",
+            str(LUA),
+            url,
+            "--",
+            str(bodies),
+            auth,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(row for row in result.stdout.splitlines() if row.startswith("RESULT "))
+    values = {key: int(value) for key, value in (pair.split("=") for pair in line.split()[1:])}
+    values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
+    return values
+
+
+def server_cpu(master_pid) -> float:
+    pids = [master_pid]
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if children.exists():
+        pids += [int(pid) for pid in children.read_text().split()]
+    total = 0.0
+    for pid in pids:
+        try:
+            total += process_cpu(pid)[1]
+        except OSError:
+            pass
+    return total
+
+
+def database_cpu() -> float:
+    """CPU seconds of the PostgreSQL server's processes so far."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name, seconds = process_cpu(entry.name)
+        except OSError:
+            continue
+        if name.startswith("postgres"):
+            total += seconds
+    return total
+
+
+def report(options, result, cpu, database, load_before, load_after, send_rate):
+    from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent
+
+    answered = result["requests"] - result["non2xx"]
+    receipts = CallbackReceipt.objects.count() - 1  # the readiness probe's
+    statuses = CallbackEvent.objects.count()
+    applied = CallbackEvent.objects.filter(message__isnull=False).count()
+    payments = InboundEvent.objects.filter(event_type="payment").count()
+    requests = max(result["requests"], 1)
+    print()
+    print("Kaleyra callbacks benchmark")
+    print(
+        f"  machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} before / "
+        f"{load_after[0]:.2f} after"
+    )
+    print(
+        f"  load: wrk, {options.connections} connections, {result['duration_us'] / 1e6:.1f} s, "
+        "each body once (3 statuses per message, pending + captured per order, shuffled)"
+    )
+    print(
+        f"  events/s:        {result['rps']:,.0f}   (requests {result['requests']:,}, "
+        f"non-2xx {result['non2xx']}, socket errors "
+        f"{result['connect'] + result['read'] + result['write'] + result['timeout']})"
+    )
+    print(
+        f"  latency:         p50 {result['p50_us'] / 1000:.1f} ms, p90 "
+        f"{result['p90_us'] / 1000:.1f} ms, p99 {result['p99_us'] / 1000:.1f} ms "
+        f"(target < 100 ms)"
+    )
+    print(
+        f"  CPU per event:   gunicorn {cpu / requests * 1000:.2f} ms, PostgreSQL "
+        f"{database / requests * 1000:.2f} ms"
+    )
+    print(
+        f"  rows after:      {receipts:,} receipts for {answered:,} 2xx answers "
+        f"(lost: {max(answered - receipts, 0)}), {statuses:,} status events "
+        f"({applied:,} applied to their messages), {payments:,} payment events"
+    )
+    if send_rate:
+        ratio = result["rps"] / send_rate
+        print(
+            f"  send rate (messaging_bench.py, same run): {send_rate:,.0f} msg/s; callbacks "
+            f"{ratio:.1f} x that (target >= 3)"
+        )
+
+
+if __name__ == "__main__":
+    main()
