@@ -66,6 +66,8 @@ def payments_match(*, order: Order) -> int:
     """Attach the payments made on this order's references before we knew it, and act on them.
     Returns how many were matched."""
     references = [order.reference_id, *order.references.values_list("reference_id", flat=True)]
+    if not Payment.objects.filter(order__isnull=True, reference_id__in=references).exists():
+        return 0  # the usual case: one cheap read per new order, no lock
     with transaction.atomic():
         locked = order_get_locked(order_id=order.pk)
         waiting = list(

@@ -15,6 +15,7 @@ from coupons.services import order_apply_coupon
 from messaging.models import InboundEvent, SentMessage
 from orders.errors import OrderError
 from orders.models import EventSource, Order, OrderEvent, OrderStatus
+from orders.money import format_money
 from orders.services import order_status_change
 from tests.factories import OrderFactory, OrderItemFactory
 from tests.messaging.callback_bodies import CREDENTIALS, post_json
@@ -141,7 +142,11 @@ def test_a_captured_payment_moves_the_order_to_processing_and_tells_the_customer
     assert status_moves(demo) == [("pending", "processing", "kaleyra")]
     [captured] = payment_events(demo, "captured")
     assert captured.source == "kaleyra"
-    assert captured.note.startswith("Payment order_SdrcSSqobZ7voR of ₹")
+    assert (
+        captured.note
+        == f"Payment order_SdrcSSqobZ7voR of {format_money(amount)} captured (razorpay)"
+    )
+    assert str(captured) == captured.note  # the order's history shows it as it is
     [message] = status_messages(demo)
     template = message.payload["messaging_object"]["template"]
     assert template["components"] == [
