@@ -452,3 +452,18 @@ def test_checkout_changes_are_refused_while_a_payment_holds_the_order(
     }
     assert db_snapshot() == before
     assert total(demo) == amount
+
+
+def test_a_status_description_whatsapp_would_refuse_stops_start_up(settings):
+    from checkout.checks import payment_status_description_check
+
+    assert payment_status_description_check(None) == []
+    settings.PAYMENT_STATUS_DESCRIPTION = "x" * 121
+    [error] = payment_status_description_check(None)
+    assert error.id == "checkout.E002"
+    assert error.msg == (
+        "PAYMENT_STATUS_DESCRIPTION: The description is 121 characters long; "
+        "at most 120 are allowed."
+    )
+    settings.PAYMENT_STATUS_MESSAGE = False
+    assert payment_status_description_check(None) == []
