@@ -202,7 +202,9 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             "captured on an order already paid by another payment: refund needed",
         )
         return
-    expired = order.expires_at is not None and order.expires_at <= timezone.now()
+    # Expired when the capture happened (a webhook may arrive late for a payment made in time).
+    captured_at = payment.provider_updated_at or timezone.now()
+    expired = order.expires_at is not None and order.expires_at <= captured_at
     if order.status == OrderStatus.CANCELED or (order.status == OrderStatus.PENDING and expired):
         state = "canceled" if order.status == OrderStatus.CANCELED else "expired"
         _flag(

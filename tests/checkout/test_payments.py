@@ -2,7 +2,7 @@
 updates"): what is stored, what a captured payment does to the order, and what it refuses."""
 
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -312,8 +312,9 @@ def test_a_capture_on_a_canceled_order_needs_a_refund(client, demo):
 
 
 def test_a_capture_on_an_expired_order_needs_a_refund(client, demo):
-    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    post(client, payment_body(amount=total(demo)))
+    expiry = datetime.fromtimestamp(T0 + 4, tz=UTC)
+    Order.objects.filter(pk=demo.pk).update(expires_at=expiry)
+    post(client, payment_body(amount=total(demo), updated=T0 + 5))  # captured a second late
     payment = Payment.objects.get()
     assert payment.refund_needed and "already expired: refund needed" in payment.flag_note
     assert Order.objects.get(pk=demo.pk).status == OrderStatus.PENDING
@@ -467,3 +468,13 @@ def test_a_status_description_whatsapp_would_refuse_stops_start_up(settings):
     )
     settings.PAYMENT_STATUS_MESSAGE = False
     assert payment_status_description_check(None) == []
+
+
+def test_a_capture_made_before_the_expiry_but_reported_after_it_moves_the_order_on(client, demo):
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    post(client, payment_body(amount=total(demo), updated=T0 + 5))  # captured long before
+    payment = Payment.objects.get()
+    assert (payment.refund_needed, payment.flag_note) == (False, "")
+    assert payment.applied_at is not None
+    assert Order.objects.get(pk=demo.pk).status == OrderStatus.PROCESSING
+    assert len(status_messages(demo)) == 1
