@@ -8,6 +8,9 @@ class CheckoutConfig(AppConfig):
     def ready(self):
         from . import checks  # noqa: F401 - registers the deploy check
         from .keys import private_key_configure
+        from .payments.receivers import payments_wire
+
+        payments_wire()
 
         # Once per process: a configured but unusable key stops start-up here.
         private_key_configure()
