@@ -7,7 +7,10 @@ class CheckoutConfig(AppConfig):
 
     def ready(self):
         from . import checks  # noqa: F401 - registers the deploy check
+        from .admin_payments import admin_payments_contribute
         from .keys import private_key_configure
+
+        admin_payments_contribute()
 
         # Once per process: a configured but unusable key stops start-up here.
         private_key_configure()
