@@ -9,6 +9,9 @@ class CheckoutConfig(AppConfig):
         from . import checks  # noqa: F401 - registers the deploy check
         from .admin_payments import admin_payments_contribute
         from .keys import private_key_configure
+        from .payments.receivers import payments_wire
+
+        payments_wire()
 
         admin_payments_contribute()
 

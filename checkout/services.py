@@ -24,6 +24,7 @@ from orders.services import order_save
 from orders.validators import validate_reference_id
 
 from .errors import CheckoutError, CheckoutRequestInvalid
+from .payments.selectors import order_payment_holding
 from .selectors import shipping_rule_for_pincode
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,13 @@ def _order_for_customer(exchange: Exchange, *, for_update: bool) -> Order:
         )
     if order.expires_at is not None and order.expires_at <= timezone.now():
         raise CheckoutError(f"Order #{reference_id} has expired.", code="order_expired")
+    if for_update and order_payment_holding(order=order) is not None:
+        # for_update: the caller is about to change the coupon or shipping, hence the total.
+        raise CheckoutError(
+            f"Order #{reference_id} is already paid or its payment is being processed, so its "
+            "coupon and delivery address can no longer be changed.",
+            code="payment_in_progress",
+        )
     return order
 
 

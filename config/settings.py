@@ -200,6 +200,12 @@ KALEYRA_TEMPLATE_LANGUAGE = env.str("KALEYRA_TEMPLATE_LANGUAGE", default="en_US"
 KALEYRA_ORDER_DETAILS_TEMPLATE = env.str("KALEYRA_ORDER_DETAILS_TEMPLATE", default="order_details")
 KALEYRA_ORDER_STATUS_TEMPLATE = env.str("KALEYRA_ORDER_STATUS_TEMPLATE", default="order_status")
 KALEYRA_COUPON_TEMPLATE = env.str("KALEYRA_COUPON_TEMPLATE", default="coupon_code")
+# A captured payment queues the order-status message `processing` with this description
+# (WhatsApp expects the business to answer every payment); PAYMENT_STATUS_MESSAGE=false: none.
+PAYMENT_STATUS_MESSAGE = env.bool("PAYMENT_STATUS_MESSAGE", default=True)
+PAYMENT_STATUS_DESCRIPTION = env.str(
+    "PAYMENT_STATUS_DESCRIPTION", default="Payment received. We are preparing your order."
+)
 # Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},

@@ -44,3 +44,4 @@ class EventKind(models.TextChoices):
     SHIPPING_COST = "shipping_cost", "Shipping cost"
     AMOUNTS = "amounts", "Amounts"
     MESSAGE = "message", "Message"
+    PAYMENT = "payment", "Payment"

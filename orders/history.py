@@ -56,6 +56,11 @@ def _describe_message(event):
     return _describe_other(event)
 
 
+def _describe_payment(event):
+    """Payment steps carry their sentence in the note (amounts already as rupees)."""
+    return event.note or _describe_other(event)
+
+
 def _describe_other(event):
     return _change(_words(event.field or event.kind), _words(event.before), _words(event.after))
 
@@ -68,6 +73,7 @@ _DESCRIBERS = {
     EventKind.SHIPPING_ADDRESS: _describe_address,
     EventKind.COUPON: _describe_coupon,
     EventKind.MESSAGE: _describe_message,
+    EventKind.PAYMENT: _describe_payment,
 }
 
 

@@ -7,6 +7,7 @@ import them from `coupons.services`.
 
 from ..selectors import EligibleCoupon, coupon_list_eligible
 from .apply import (
+    coupon_redemption_finalize,
     coupon_redemptions_sync_with_order,
     coupon_reservations_release_expired,
     order_apply_coupon,
@@ -29,6 +30,7 @@ __all__ = [
     "POOL_GENERATE_MAX",
     "EligibleCoupon",
     "coupon_list_eligible",
+    "coupon_redemption_finalize",
     "coupon_redemptions_sync_with_order",
     "coupon_send_check",
     "coupon_reservations_release_expired",

@@ -121,13 +121,29 @@ def coupon_redemptions_sync_with_order(*, order: Order) -> None:
     if redemption is None or redemption.status != RedemptionStatus.RESERVED:
         return
     if order.status == OrderStatus.COMPLETED:
-        CouponRedemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.RESERVED).update(
-            status=RedemptionStatus.FINAL, finalized_at=timezone.now()
-        )
+        _redemption_finalize(redemption)
     elif order.status == OrderStatus.CANCELED:
         _orderredemption_release(redemption)
     elif _order_expired(order, timezone.now()):
         _order_coupon_clear(order=order, source=EventSource.SYSTEM, note="Order expired")
+
+
+def coupon_redemption_finalize(*, order: Order) -> bool:
+    """Make the order's reserved redemption final (its payment was captured): it keeps counting
+    against the coupon's limits whatever happens to the order next. Call inside the caller's
+    transaction, with the order row locked. True when a reservation became final."""
+    redemption = redemption_active_for_order(order=order)
+    if redemption is None or redemption.status != RedemptionStatus.RESERVED:
+        return False
+    return _redemption_finalize(redemption)
+
+
+def _redemption_finalize(redemption) -> bool:
+    return bool(
+        CouponRedemption.objects.filter(pk=redemption.pk, status=RedemptionStatus.RESERVED).update(
+            status=RedemptionStatus.FINAL, finalized_at=timezone.now()
+        )
+    )
 
 
 def coupon_reservations_release_expired() -> int:

@@ -150,11 +150,13 @@ def order_status_send(
     source: str = EventSource.ADMIN,
     dry_run: bool = False,
     batch: SendBatch | None = None,
+    move: bool = True,
     **options,
 ) -> QueueResult:
     """Move each order to `status` and queue the order-status message telling its customer.
     An order whose message cannot be built, or that cannot make the move, is refused and left
-    as it was. `options` as for order_details_send."""
+    as it was. `move=False`: only tell the customer (the caller made the move itself, e.g. a
+    captured payment). `options` as for order_details_send."""
     description = (description or "").strip()
     order_status_check(status=status, description=description)
     spec = batch_spec(kind=MessageKind.ORDER_STATUS, detail=status, batch=batch, **options)
@@ -165,6 +167,10 @@ def order_status_send(
             targets=_order_targets(orders),
             build=partial(_order_status_draft, status=status, description=description),
         )
+        if not move:  # the caller moved the orders already (a payment, in its transaction)
+            return batch_write(
+                spec=spec, drafts=drafts, refused=refused, user=user, dry_run=dry_run, batch=batch
+            )
         moved = []
         for draft in drafts:  # the move is this service's business, not the queueing step's
             try:
