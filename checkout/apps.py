@@ -12,7 +12,6 @@ class CheckoutConfig(AppConfig):
         from .payments.receivers import payments_wire
 
         payments_wire()
-
         admin_payments_contribute()
 
         # Once per process: a configured but unusable key stops start-up here.

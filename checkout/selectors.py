@@ -21,9 +21,7 @@ from .models import (
     ShippingRule,
     TransactionStatus,
 )
-
-# Refund statuses that mean the money went back (as checkout.payments.selectors reads them).
-REFUND_DONE = frozenset({"success", "processed", "refunded", "completed"})
+from .payments.selectors import REFUND_DONE
 
 
 def shipping_rule_for_pincode(*, pincode: str) -> ShippingRule | None:

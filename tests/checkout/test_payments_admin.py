@@ -9,8 +9,11 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from checkout.models import Payment, PaymentRefund
+from checkout.models import Payment, PaymentRefund, PaymentStatus
+from checkout.payments.selectors import order_payment_status
+from checkout.selectors import orders_payment_status_annotate
 from messaging.models import CallbackReceipt, InboundEvent
+from orders.models import Order
 from tests.factories import OrderFactory, OrderItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -207,3 +210,11 @@ def test_attention_view_needs_the_view_payment_permission(client):
     client.logout()
     answer = client.get("/admin/checkout/payment/attention/")
     assert answer.status_code == 302 and "/admin/login/" in answer["Location"]
+
+
+def test_the_lists_status_is_the_selectors_for_every_order(orders):
+    annotated = orders_payment_status_annotate(Order.objects.all())
+    assert {o.reference_id: o.payment_status for o in annotated} == {
+        o.reference_id: order_payment_status(order=o) for o in Order.objects.all()
+    }
+    assert {o.payment_status for o in annotated} == set(PaymentStatus.values)
