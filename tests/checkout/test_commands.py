@@ -12,6 +12,7 @@ from checkout.keys import private_key_from_settings
 from checkout.models import Payment
 from messaging.models import SentMessage
 from messaging.sandbox import KaleyraSandbox, SandboxConfig
+from orders.models import Order
 from tests.checkout.conftest import APP_SECRET, FIXTURES
 from tests.checkout.test_crypto import key_settings
 from tests.factories import OrderFactory, OrderItemFactory
@@ -215,3 +216,12 @@ def test_simulate_pay_refusals_name_the_problem(paying_sandbox):
 def test_simulate_other_actions_still_need_url_and_key(db):
     with pytest.raises(CommandError, match="ping needs --url and --public-key"):
         call_command("checkout_simulate", "abc.123_xyz-1", "ping", stdout=StringIO())
+
+
+def test_simulate_pay_pays_the_total_the_checkout_left(paying_sandbox):
+    order = sent_order(paying_sandbox, "ORD-SIM-4")  # the message said ₹1,800.00
+    Order.objects.filter(pk=order.pk).update(shipping=40000)  # apply_shipping: ₹2,000.00 now
+    printed = pay(paying_sandbox, "ORD-SIM-4", "pay")
+    assert '"value": 200000' in printed
+    assert "Order ORD-SIM-4: Processing, payment paid, total ₹2,000.00" in printed
+    assert not Payment.objects.get(order=order).amount_mismatch

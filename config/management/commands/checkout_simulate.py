@@ -58,8 +58,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--amount",
-            help="pay: rupees paid, e.g. 1,650.00 (default: the total of the order_details "
-            "message the sandbox sent for the reference).",
+            help="pay: rupees paid, e.g. 1,650.00 (default: the order's total now when it is in "
+            "this database, else the total of the order_details message the sandbox sent).",
         )
         parser.add_argument(
             "--refund-amount", help="pay --status refund: rupees refunded (default: all)."
@@ -164,6 +164,9 @@ class Command(BaseCommand):
                     flag = "--" + name.replace("_", "-")
                     raise CommandError(f"{flag} {options[name]!r}: {error}") from None
         order = order_get_by_reference(reference_id=reference_id)
+        if order is not None and "amount" not in request and options["status"] != "refund":
+            # what the customer's checkout shows now (after coupon and shipping changes)
+            request["amount"] = order.totals.total
         if options["user_id"] or order is not None:
             request["phone"] = (options["user_id"] or order.customer_phone.as_e164).lstrip("+")
         base = options["sandbox"].rstrip("/")
