@@ -66,6 +66,8 @@ def payments_match(*, order: Order) -> int:
     """Attach the payments made on this order's references before we knew it, and act on them.
     Returns how many were matched."""
     references = [order.reference_id, *order.references.values_list("reference_id", flat=True)]
+    if not Payment.objects.filter(order__isnull=True, reference_id__in=references).exists():
+        return 0  # the usual case: one cheap read per new order, no lock
     with transaction.atomic():
         locked = order_get_locked(order_id=order.pk)
         waiting = list(
@@ -200,7 +202,9 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             "captured on an order already paid by another payment: refund needed",
         )
         return
-    expired = order.expires_at is not None and order.expires_at <= timezone.now()
+    # Expired when the capture happened (a webhook may arrive late for a payment made in time).
+    captured_at = payment.provider_updated_at or timezone.now()
+    expired = order.expires_at is not None and order.expires_at <= captured_at
     if order.status == OrderStatus.CANCELED or (order.status == OrderStatus.PENDING and expired):
         state = "canceled" if order.status == OrderStatus.CANCELED else "expired"
         _flag(

@@ -2,7 +2,7 @@
 updates"): what is stored, what a captured payment does to the order, and what it refuses."""
 
 import copy
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,6 +15,7 @@ from coupons.services import order_apply_coupon
 from messaging.models import InboundEvent, SentMessage
 from orders.errors import OrderError
 from orders.models import EventSource, Order, OrderEvent, OrderStatus
+from orders.money import format_money
 from orders.services import order_status_change
 from tests.factories import OrderFactory, OrderItemFactory
 from tests.messaging.callback_bodies import CREDENTIALS, post_json
@@ -141,7 +142,11 @@ def test_a_captured_payment_moves_the_order_to_processing_and_tells_the_customer
     assert status_moves(demo) == [("pending", "processing", "kaleyra")]
     [captured] = payment_events(demo, "captured")
     assert captured.source == "kaleyra"
-    assert captured.note.startswith("Payment order_SdrcSSqobZ7voR of ₹")
+    assert (
+        captured.note
+        == f"Payment order_SdrcSSqobZ7voR of {format_money(amount)} captured (razorpay)"
+    )
+    assert str(captured) == captured.note  # the order's history shows it as it is
     [message] = status_messages(demo)
     template = message.payload["messaging_object"]["template"]
     assert template["components"] == [
@@ -307,8 +312,9 @@ def test_a_capture_on_a_canceled_order_needs_a_refund(client, demo):
 
 
 def test_a_capture_on_an_expired_order_needs_a_refund(client, demo):
-    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
-    post(client, payment_body(amount=total(demo)))
+    expiry = datetime.fromtimestamp(T0 + 4, tz=UTC)
+    Order.objects.filter(pk=demo.pk).update(expires_at=expiry)
+    post(client, payment_body(amount=total(demo), updated=T0 + 5))  # captured a second late
     payment = Payment.objects.get()
     assert payment.refund_needed and "already expired: refund needed" in payment.flag_note
     assert Order.objects.get(pk=demo.pk).status == OrderStatus.PENDING
@@ -447,3 +453,28 @@ def test_checkout_changes_are_refused_while_a_payment_holds_the_order(
     }
     assert db_snapshot() == before
     assert total(demo) == amount
+
+
+def test_a_status_description_whatsapp_would_refuse_stops_start_up(settings):
+    from checkout.checks import payment_status_description_check
+
+    assert payment_status_description_check(None) == []
+    settings.PAYMENT_STATUS_DESCRIPTION = "x" * 121
+    [error] = payment_status_description_check(None)
+    assert error.id == "checkout.E002"
+    assert error.msg == (
+        "PAYMENT_STATUS_DESCRIPTION: The description is 121 characters long; "
+        "at most 120 are allowed."
+    )
+    settings.PAYMENT_STATUS_MESSAGE = False
+    assert payment_status_description_check(None) == []
+
+
+def test_a_capture_made_before_the_expiry_but_reported_after_it_moves_the_order_on(client, demo):
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    post(client, payment_body(amount=total(demo), updated=T0 + 5))  # captured long before
+    payment = Payment.objects.get()
+    assert (payment.refund_needed, payment.flag_note) == (False, "")
+    assert payment.applied_at is not None
+    assert Order.objects.get(pk=demo.pk).status == OrderStatus.PROCESSING
+    assert len(status_messages(demo)) == 1

@@ -23,8 +23,9 @@ GET_COUPONS_QUERIES = 3
 # In one transaction (2 for its start and end): the order locked, its items, the code's coupon,
 # the order's redemption, the key-share lock on both coupons, the release, the customer's lock,
 # the coupon re-read with the customer's uses, the redemption, the order, its event, and last
-# the counter of a coupon with a usage limit; after the commit the answer's addresses.
-APPLY_COUPON_QUERIES = 15
+# the counter of a coupon with a usage limit; after the commit the answer's addresses. Since
+# issue 14, one more: whether a payment holds the order (pending or captured).
+APPLY_COUPON_QUERIES = 16
 
 
 @pytest.fixture
