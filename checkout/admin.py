@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from orders.money import format_money
 
+from .admin_payments import PaymentAdmin  # noqa: F401 - registers the payment pages
 from .forms import ShippingRuleAdminForm
 from .models import ShippingRule
 

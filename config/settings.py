@@ -217,6 +217,9 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Payments: the admin's "Payments needing attention" lists a payment pending this long (seconds).
+PAYMENT_PENDING_ATTENTION_AFTER = env.float("PAYMENT_PENDING_ATTENTION_AFTER", default=3600.0)
+
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)
 WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE", default="")

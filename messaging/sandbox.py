@@ -25,6 +25,11 @@ Faults, for a share `fail_rate` of requests (kinds from `faults`) or forced for 
   drop      close the connection without answering, message NOT accepted
   drop_after_accept   accept, then close without answering
 
+Payments (messaging.sandbox_payments): POST /_sandbox/pay {"reference_id": ..., "status":
+"captured" | "pending" | "pending-captured" | "failed" | "wrong-amount" | "refund", "amount"?}
+posts Kaleyra's payment webhook for that reference to `callback_url`; GET /_sandbox/payments
+lists the updates posted, by reference.
+
 Control and inspection (JSON):
   GET  /_sandbox/messages   accepted messages (?bodies=0 leaves the bodies out) and duplicates
   GET  /_sandbox/callbacks  callbacks posted and the answers they got
@@ -46,6 +51,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import requests
+
+from .sandbox_payments import PayError, PayRequest, order_details_sent, payment_events
 
 # Kaleyra's documented error bodies (kaleyra-send-*.txt), with their HTTP status.
 ERRORS = {
@@ -311,6 +318,7 @@ class KaleyraSandbox:
         self.lock = threading.Lock()
         self.messages = []  # accepted, in order
         self.callbacks = []  # posted: status, message_id, http answer
+        self.payments = {}  # reference_id -> payment updates posted, in order
         self.requests = 0
         self.forced = []  # faults for the next requests
         self.random = random.Random(self.config.seed)
@@ -359,6 +367,7 @@ class KaleyraSandbox:
         with self.lock:
             self.messages.clear()
             self.callbacks.clear()
+            self.payments.clear()
             self.forced.clear()
             self.requests = 0
 
@@ -447,6 +456,21 @@ class KaleyraSandbox:
             "messages": messages,
         }
 
+    # --- payments -----------------------------------------------------------------------
+    def pay(self, data) -> list:
+        """Carry out a pay request (see messaging.sandbox_payments) and queue its payment
+        updates for the callback URL; PayError says why it cannot."""
+        if not self.config.callback_url:
+            raise PayError("the sandbox has no callback_url to post the payment to")
+        request = PayRequest.from_json(data)
+        with self.lock:
+            sent = order_details_sent(self.messages, request.reference_id)
+            previous = self.payments.setdefault(request.reference_id, [])
+            events = payment_events(request, sent=sent, previous=previous)
+            previous.extend(events)
+        self._callback_queue.put(("payment", events))  # one worker: posted in order
+        return events
+
     # --- status callbacks ---------------------------------------------------------------
     def callback_body(self, record, status) -> dict:
         digits = record["to"].lstrip("+")
@@ -505,6 +529,19 @@ class KaleyraSandbox:
             record = self._callback_queue.get()
             if record is None:
                 return
+            if isinstance(record, tuple):  # payment updates, posted as they are
+                for event in record[1]:
+                    time.sleep(self.config.callback_delay_ms / 1000)
+                    answer = self._post(session, event)
+                    with self.lock:
+                        self.callbacks.append(
+                            {
+                                "reference_id": event["payment"]["reference_id"],
+                                "status": f"payment:{event['status']}",
+                                "answer": answer,
+                            }
+                        )
+                continue
             fail = self.config.fail_digit and record["to"].endswith(self.config.fail_digit)
             statuses = ["sent", "failed"] if fail else self.config.callback_statuses
             for status in statuses:
@@ -512,6 +549,15 @@ class KaleyraSandbox:
                 self._callback_post(session, record, status)
 
     def _callback_post(self, session, record, status):
+        answer = self._post(session, self.callback_body(record, status))
+        with self.lock:
+            self.callbacks.append(
+                {"message_id": record["message_id"], "status": status, "answer": answer}
+            )
+
+    def _post(self, session, body) -> int | str:
+        """Post one callback body (three tries on 5xx or no answer): the last HTTP status, or
+        the error's name."""
         auth = None
         if self.config.callback_auth:
             user, _, password = self.config.callback_auth.partition(":")
@@ -521,7 +567,7 @@ class KaleyraSandbox:
             try:
                 response = session.post(
                     self.config.callback_url,
-                    json=self.callback_body(record, status),
+                    json=body,
                     auth=auth,
                     timeout=(3, 10),
                 )
@@ -531,10 +577,7 @@ class KaleyraSandbox:
             except requests.RequestException as exc:
                 answer = type(exc).__name__
             time.sleep(0.2 * (attempt + 1))
-        with self.lock:
-            self.callbacks.append(
-                {"message_id": record["message_id"], "status": status, "answer": answer}
-            )
+        return answer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -632,6 +675,15 @@ class _Handler(BaseHTTPRequestHandler):
             with sandbox.lock:
                 sandbox.forced.extend(faults)
             return self._answer(200, {"forced": len(sandbox.forced)})
+        if method == "POST" and url.path == "/_sandbox/pay":
+            try:
+                events = sandbox.pay(json.loads(raw or b"{}"))
+            except (PayError, ValueError) as exc:
+                return self._answer(400, {"error": str(exc)})
+            return self._answer(202, {"events": events})
+        if method == "GET" and url.path == "/_sandbox/payments":
+            with sandbox.lock:
+                return self._answer(200, {"payments": dict(sandbox.payments)})
         if method == "POST" and url.path == "/_sandbox/reset":
             sandbox.reset()
             return self._answer(200, {"reset": True})

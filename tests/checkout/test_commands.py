@@ -9,8 +9,14 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from checkout.keys import private_key_from_settings
+from checkout.models import Payment
+from messaging.models import SentMessage
+from messaging.sandbox import KaleyraSandbox, SandboxConfig
+from orders.models import Order
 from tests.checkout.conftest import APP_SECRET, FIXTURES
 from tests.checkout.test_crypto import key_settings
+from tests.factories import OrderFactory, OrderItemFactory
+from tests.messaging.test_sandbox_payments import details_body
 
 URL = "https://shop.example.com/checkout/"
 
@@ -111,3 +117,111 @@ def test_simulate_checks_its_arguments(db):
         simulate("abc.123_xyz-1", "ping", "extra")
     with pytest.raises(CommandError, match="not in this database: pass --user-id"):
         simulate("unknown-ref", "get_coupons")
+
+
+# --- pay: through the Kaleyra sandbox, whose webhook reaches this project's live server ---------
+
+
+@pytest.fixture
+def paying_sandbox(live_server, settings, transactional_db):
+    settings.KALEYRA_CALLBACK_BASIC_AUTH = "kaleyra:sandbox-secret"
+    settings.PAYMENT_STATUS_MESSAGE = True
+    config = SandboxConfig(
+        callback_url=f"{live_server.url}/kaleyra/callbacks/",
+        callback_auth="kaleyra:sandbox-secret",
+        callback_delay_ms=1,
+        callback_statuses=[],
+    )
+    sandbox = KaleyraSandbox(config).start(port=0)
+    yield sandbox
+    sandbox.stop()
+
+
+def pay(sandbox, *args):
+    out = StringIO()
+    call_command("checkout_simulate", "--sandbox", sandbox.base_url, *args, stdout=out)
+    return out.getvalue()
+
+
+def sent_order(sandbox, reference_id):
+    order = OrderFactory(reference_id=reference_id, customer_phone="+919800000011")
+    OrderItemFactory(order=order)  # total ₹1,800.00
+    sandbox.accept(details_body(order, reference_id), "order_details")
+    return order
+
+
+def test_simulate_pay_moves_the_order_to_processing_and_queues_the_status_message(
+    paying_sandbox,
+):
+    order = sent_order(paying_sandbox, "ORD-SIM-1")
+    printed = pay(paying_sandbox, "ORD-SIM-1", "pay")
+    assert "> pay ORD-SIM-1 (captured) through http://127.0.0.1:" in printed
+    assert '"reference_id": "ORD-SIM-1"' in printed and '"value": 180000' in printed
+    assert "< webhook payment:captured: HTTP 200" in printed
+    assert "Order ORD-SIM-1: Processing, payment paid, total ₹1,800.00" in printed
+    order.refresh_from_db()
+    assert order.status == "processing"
+    [payment] = Payment.objects.filter(order=order)
+    assert (payment.status, payment.amount, payment.reference_id) == (
+        "success",
+        180000,
+        "ORD-SIM-1",
+    )
+    [message] = SentMessage.objects.filter(order=order, kind="order_status")
+    assert message.status == "queued"
+
+
+def test_simulate_pay_pending_wrong_amount_and_refund(paying_sandbox):
+    order = sent_order(paying_sandbox, "ORD-SIM-2")
+    assert "Order ORD-SIM-2: Pending, payment pending" in pay(
+        paying_sandbox, "ORD-SIM-2", "pay", "--status", "pending"
+    )
+    printed = pay(paying_sandbox, "ORD-SIM-2", "pay", "--status", "wrong-amount")
+    assert '"value": 180100' in printed
+    order.refresh_from_db()
+    assert order.status == "pending"
+    assert Payment.objects.get(order=order, amount=180100).amount_mismatch
+    pay(paying_sandbox, "ORD-SIM-2", "pay", "--amount", "1,800.00")
+    printed = pay(
+        paying_sandbox, "ORD-SIM-2", "pay", "--status", "refund", "--refund-amount", "100"
+    )
+    assert "< webhook payment:captured: HTTP 200" in printed
+    assert "Order ORD-SIM-2: Processing, payment partially_refunded" in printed
+
+
+def test_simulate_pay_refusals_name_the_problem(paying_sandbox):
+    order = sent_order(paying_sandbox, "ORD-SIM-3")
+    with pytest.raises(CommandError, match="has no captured payment to refund"):
+        pay(paying_sandbox, "ORD-SIM-3", "pay", "--status", "refund")
+    with pytest.raises(CommandError, match="--amount 'lots': "):
+        pay(paying_sandbox, "ORD-SIM-3", "pay", "--amount", "lots")
+    with pytest.raises(CommandError, match="no order_details message for NOPE-1"):
+        pay(paying_sandbox, "NOPE-1", "pay")
+    with pytest.raises(
+        CommandError, match="Could not reach the Kaleyra sandbox at http://127.0.0.1:9"
+    ):
+        call_command(
+            "checkout_simulate",
+            "--sandbox",
+            "http://127.0.0.1:9",
+            "ORD-SIM-3",
+            "pay",
+            stdout=StringIO(),
+        )
+    assert paying_sandbox.callbacks == [] and not Payment.objects.exists()
+    order.refresh_from_db()
+    assert order.status == "pending"
+
+
+def test_simulate_other_actions_still_need_url_and_key(db):
+    with pytest.raises(CommandError, match="ping needs --url and --public-key"):
+        call_command("checkout_simulate", "abc.123_xyz-1", "ping", stdout=StringIO())
+
+
+def test_simulate_pay_pays_the_total_the_checkout_left(paying_sandbox):
+    order = sent_order(paying_sandbox, "ORD-SIM-4")  # the message said ₹1,800.00
+    Order.objects.filter(pk=order.pk).update(shipping=40000)  # apply_shipping: ₹2,000.00 now
+    printed = pay(paying_sandbox, "ORD-SIM-4", "pay")
+    assert '"value": 200000' in printed
+    assert "Order ORD-SIM-4: Processing, payment paid, total ₹2,000.00" in printed
+    assert not Payment.objects.get(order=order).amount_mismatch

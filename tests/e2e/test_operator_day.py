@@ -232,6 +232,39 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     expect(history).to_contain_text("WhatsApp checkout")
     shoot("3-order-after-checkout")
 
+    # 3b. The customer pays through the sandbox (which posts Kaleyra's payment webhook): the
+    #     order turns processing by itself, its payment panel shows the transaction, and the
+    #     `processing` status message is queued to the customer and delivered.
+    out = io.StringIO()
+    call_command("checkout_simulate", "--sandbox", sandbox.base_url, "shop-2001", "pay", stdout=out)
+    assert f'"value": {total}' in out.getvalue()
+    assert "Order shop-2001: Processing, payment paid" in out.getvalue()
+    page.goto(f"{url}/admin/orders/order/?payment_status=paid")
+    paid_row = page.locator("#result_list tbody tr", has_text="shop-2001")
+    expect(paid_row.locator(".field-order_payment_status_column")).to_have_text("Paid")
+    expect(paid_row.locator(".field-status")).to_have_text("Processing")
+    shoot("3b-order-list-paid")
+    page.goto(f"{url}/admin/orders/order/{order.pk}/change/")
+    expect(page.locator("#id_status")).to_have_value("processing")
+    panel = page.locator("#payments-group")
+    expect(panel).to_contain_text("razorpay")
+    expect(panel).to_contain_text(f"₹{total / 100:,.2f}")
+    expect(panel.locator(".field-status")).to_have_text("Success")
+    expect(page.locator("#events-group")).to_contain_text("captured")
+    shoot("3b-order-paid")
+    paid_message = SentMessage.objects.get(order=order, kind="order_status")
+    [component] = [
+        c
+        for c in paid_message.payload["messaging_object"]["template"]["components"]
+        if c["type"] == "order_status"
+    ]
+    assert component["parameters"][0]["order_status"]["order"]["status"] == "processing"
+    wait_until(
+        lambda: SentMessage.objects.filter(pk=paid_message.pk, status="read").exists(),
+        timeout=60,
+        message="the processing status message read",
+    )
+
     # 4. Send an order-status update "shipped": the order's status changes.
     run_action(page, url, "orders/order", "shop-2001", "Send order status update")
     page.fill("#id_template_name", "order_status")
@@ -280,7 +313,7 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
         message="every message read",
     )
     total_messages = SentMessage.objects.count()
-    assert total_messages == 5
+    assert total_messages == 6  # with the processing message the payment sent (3b)
     page.goto(f"{url}/admin/")
     page.click("text=Delivery report")
     expect(page.locator("svg").first).to_be_visible()
@@ -301,4 +334,4 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
         page.click("#csv-link")
     text = Path(download.value.path()).read_text()
     assert "festive-campaign" in text
-    assert SendBatch.objects.count() == 3
+    assert SendBatch.objects.count() == 4  # with the payment's status message (3b)

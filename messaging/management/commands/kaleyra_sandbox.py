@@ -9,7 +9,8 @@ from messaging.sandbox import FAULTS, KaleyraSandbox, SandboxConfig
 class Command(BaseCommand):
     help = (
         "Run a local stand-in for Kaleyra's WhatsApp v2 send API (strict about the payload; "
-        "posts status callbacks; injects faults). Point KALEYRA_API_BASE_URL at it."
+        "posts status callbacks; injects faults; pays a reference on POST /_sandbox/pay and posts "
+        "Kaleyra's payment webhook). Point KALEYRA_API_BASE_URL at it."
     )
 
     def add_arguments(self, parser):
