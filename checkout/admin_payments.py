@@ -20,7 +20,8 @@ from orders.models import Order
 from orders.money import format_money, format_rupees
 
 from .models import Payment, PaymentRefund, PaymentStatus
-from .selectors import orders_payment_status_annotate, payments_needing_attention
+from .payments.selectors import orders_payment_status_annotate
+from .selectors import payments_needing_attention
 
 
 def _amount(minor, currency) -> str:

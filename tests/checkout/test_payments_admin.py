@@ -10,8 +10,7 @@ from django.contrib.auth.models import Permission
 from django.utils import timezone
 
 from checkout.models import Payment, PaymentRefund, PaymentStatus
-from checkout.payments.selectors import order_payment_status
-from checkout.selectors import orders_payment_status_annotate
+from checkout.payments.selectors import order_payment_status, orders_payment_status_annotate
 from messaging.models import CallbackReceipt, InboundEvent
 from orders.models import Order
 from tests.factories import OrderFactory, OrderItemFactory, UserFactory
