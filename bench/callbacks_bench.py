@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from proc import process_cpu
+from proc import database_cpu_seconds, server_cpu_seconds, wrk_result
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "callbacks_wrk.lua"
@@ -148,13 +148,19 @@ def run(options, url, broker, wrk, workdir, send_rate):
     auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     try:
         wait_ready(target, auth, server)
-        cpu_before = server_cpu(server.pid)
-        database_before = database_cpu()
+        cpu_before = server_cpu_seconds(server.pid)
+        database_before = database_cpu_seconds()
         load_before = os.getloadavg()
-        duration = min(options.duration, max(1, int(events / 800)))
-        result = wrk_run(wrk, target, bodies, auth, options.connections, duration)
-        cpu = server_cpu(server.pid) - cpu_before
-        database = database_cpu() - database_before
+        result = wrk_result(
+            wrk=wrk,
+            url=target,
+            script=LUA,
+            script_args=[str(bodies), auth],
+            connections=options.connections,
+            duration=min(options.duration, max(1, int(events / 800))),
+        )
+        cpu = server_cpu_seconds(server.pid) - cpu_before
+        database = database_cpu_seconds(since=database_before)
         load_after = os.getloadavg()
     finally:
         server.terminate()
@@ -313,60 +319,6 @@ def wait_ready(url, auth, server, timeout=60):
             pass
         time.sleep(0.3)
     sys.exit(f"gunicorn did not answer {url} within {timeout}s")
-
-
-def wrk_run(wrk, url, bodies, auth, connections, duration) -> dict:
-    result = subprocess.run(
-        [
-            wrk,
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--timeout=10s",
-            "-s",
-            str(LUA),
-            url,
-            "--",
-            str(bodies),
-            auth,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    line = next(row for row in result.stdout.splitlines() if row.startswith("RESULT "))
-    values = {key: int(value) for key, value in (pair.split("=") for pair in line.split()[1:])}
-    values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
-    return values
-
-
-def server_cpu(master_pid) -> float:
-    pids = [master_pid]
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
-    if children.exists():
-        pids += [int(pid) for pid in children.read_text().split()]
-    total = 0.0
-    for pid in pids:
-        try:
-            total += process_cpu(pid)[1]
-        except OSError:
-            pass
-    return total
-
-
-def database_cpu() -> float:
-    """CPU seconds of the PostgreSQL server's processes so far."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            name, seconds = process_cpu(entry.name)
-        except OSError:
-            continue
-        if name.startswith("postgres"):
-            total += seconds
-    return total
 
 
 def report(options, result, cpu, database, load_before, load_after, send_rate):

@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from proc import process_cpu
+from proc import database_cpu_seconds, server_cpu_seconds, wrk_result
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "checkout_wrk.lua"
@@ -328,62 +328,14 @@ def wait_ready(url, public_key, app_secret, server, timeout=60):
 
 
 def wrk_run(wrk, url, bodies, options, duration):
-    result = subprocess.run(
-        [
-            wrk,
-            "-t1",
-            f"-c{options.connections}",
-            f"-d{duration}s",
-            "--timeout=10s",
-            "-s",
-            str(LUA),
-            url,
-            "--",
-            str(bodies),
-            str(secrets.randbelow(1_000_000)),
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
+    return wrk_result(
+        wrk=wrk,
+        url=url,
+        script=LUA,
+        script_args=[str(bodies), str(secrets.randbelow(1_000_000))],
+        connections=options.connections,
+        duration=duration,
     )
-    line = next(row for row in result.stdout.splitlines() if row.startswith("RESULT "))
-    values = dict(pair.split("=") for pair in line.split()[1:])
-    values = {name: int(value) for name, value in values.items()}
-    values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
-    return values
-
-
-def server_cpu_seconds(master_pid):
-    """CPU time (user + system) of gunicorn's master and workers so far, from /proc: what the
-    server itself spent, whatever else runs on the machine."""
-    pids = [master_pid]
-    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
-    if children.exists():
-        pids += children.read_text().split()
-    total = 0
-    for pid in pids:
-        try:
-            total += process_cpu(pid)[1]
-        except OSError:
-            continue  # a worker that was just replaced
-    return total
-
-
-def database_cpu_seconds(since=None):
-    """CPU seconds per process of the local PostgreSQL server (empty when it is not local);
-    with `since` (an earlier reading), the seconds spent in between: the database's share of
-    the requests. A process that ended in between (an autovacuum worker) is left out."""
-    seconds = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            name, spent = process_cpu(entry.name)
-        except OSError:
-            continue
-        if name.startswith("postgres"):
-            seconds[entry.name] = spent
-    if since is None:
-        return seconds
-    return sum(spent - since.get(pid, 0) for pid, spent in seconds.items())
 
 
 def order_events():
