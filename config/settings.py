@@ -215,6 +215,7 @@ PAYMENT_STATUS_DESCRIPTION = env.str(
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "payments-reconcile": {"task": "checkout.tasks.payments_reconcile_task", "schedule": 300.0},
     "coupons-release-expired": {
         "task": "coupons.tasks.coupons_release_expired_task",
         "schedule": 300.0,

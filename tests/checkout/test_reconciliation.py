@@ -1,10 +1,20 @@
 """Reconciliation: the Kaleyra client's Get Payment Status call (responses library)."""
 
+from datetime import timedelta
+
+import pytest
 import requests
 import responses
+from django.urls import reverse
+from django.utils import timezone
 
+from checkout.models import Payment, PaymentCheck
+from checkout.payments.reconcile import order_payment_check, orders_payment_due, payments_reconcile
 from messaging.client import LookupOutcome, kaleyra_client
-from tests.messaging.conftest import API_KEY, BASE_URL, SID, kaleyra  # noqa: F401
+from messaging.models import SentMessage
+from orders.models import EventKind, EventSource, Order, OrderEvent, OrderStatus
+from orders.services import order_event_record
+from tests.messaging.conftest import API_KEY, BASE_URL, SID, kaleyra, sandbox  # noqa: F401
 
 PHONE_NUMBER_ID = "106540352242922"
 CONFIGURATION_ID = "shop-upi"
@@ -99,3 +109,122 @@ def test_lookup_answer_of_another_shape_fails(kaleyra):  # noqa: F811
     responses.get(LOOKUP_URL, json={"status": "ok"}, status=200)
     lookup = _client(kaleyra).payment_status("ORD-1")
     assert (lookup.outcome, lookup.code) == (LookupOutcome.FAILED, "invalid_answer")
+
+
+# --- the job against the live sandbox --------------------------------------------------------
+
+
+@pytest.fixture
+def lost_webhook(sandbox, demo):  # noqa: F811
+    """The demo order's checkout used (a data_exchange recorded from the checkout endpoint),
+    the order not expired, and the customer's capture made in the sandbox with its webhook lost."""
+    sandbox.config.callback_url = "http://127.0.0.1:9/never-posted"
+    _client(sandbox_settings(sandbox))
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() + timedelta(days=1))
+    order_event_record(
+        order=demo,
+        kind=EventKind.SHIPPING_ADDRESS,
+        before=None,
+        after="560001",
+        source=EventSource.CHECKOUT,
+    )
+    return demo
+
+
+def sandbox_settings(sandbox):  # noqa: F811
+    from django.conf import settings
+
+    settings.PAYMENT_LOOKUP_AFTER = 0
+    return settings
+
+
+def sandbox_pay(sandbox, order, **body):  # noqa: F811
+    body = {
+        "reference_id": order.reference_id,
+        "amount": Order.objects.get(pk=order.pk).totals.total,
+        "phone": "919800000001",
+        "drop_webhook": True,
+        **body,
+    }
+    answer = requests.post(f"{sandbox.base_url}/_sandbox/pay", json=body, timeout=5)
+    assert answer.status_code == 202, answer.text
+
+
+def status_messages(order):
+    return SentMessage.objects.filter(order=order, kind="order_status").count()
+
+
+def test_the_job_finds_a_capture_whose_webhook_was_lost(sandbox, lost_webhook):  # noqa: F811
+    sandbox_pay(sandbox, lost_webhook)
+    assert sandbox.callbacks == []
+    (result,) = payments_reconcile()
+    assert (result.order, result.outcome, result.note) == (
+        lost_webhook,
+        "found",
+        "1 payment update(s) found",
+    )
+    order = Order.objects.get(pk=lost_webhook.pk)
+    assert order.status == OrderStatus.PROCESSING
+    assert Payment.objects.get().applied_at is not None
+    assert status_messages(order) == 1
+    # found again (the order is paid now: not due), and looked up again by hand: nothing twice
+    assert payments_reconcile() == []
+    assert order_payment_check(order=order).outcome == "found"
+    assert Payment.objects.count() == 1
+    assert status_messages(order) == 1
+    assert OrderEvent.objects.filter(order=order, kind="status").count() == 1
+
+
+def test_no_payment_yet_backs_off(sandbox, lost_webhook, settings):  # noqa: F811
+    (result,) = payments_reconcile()
+    assert (result.outcome, result.note) == ("none", "no payment yet")
+    check = PaymentCheck.objects.get(order=lost_webhook)
+    assert (check.lookups, check.last_outcome) == (1, "none")
+    assert check.next_check_at > check.last_checked_at
+    assert list(orders_payment_due(now=check.next_check_at - timedelta(seconds=1))) == []
+    assert payments_reconcile() == []  # a second run before the next time does nothing
+    assert PaymentCheck.objects.get(order=lost_webhook).lookups == 1
+    settings.PAYMENT_LOOKUP_AFTER = 0
+    assert list(orders_payment_due(now=check.next_check_at)) == [lost_webhook]
+    assert Payment.objects.count() == 0
+
+
+def test_orders_not_eligible_are_not_looked_up(sandbox, demo, settings):  # noqa: F811
+    _client(sandbox_settings(sandbox))
+    # never checked out (no data_exchange, no order-details message delivered)
+    assert payments_reconcile() == []
+    order_event_record(
+        order=demo, kind=EventKind.COUPON, before=None, after="X", source=EventSource.CHECKOUT
+    )
+    # expired
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert payments_reconcile() == []
+    # not yet PAYMENT_LOOKUP_AFTER since the checkout was used
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() + timedelta(days=1))
+    settings.PAYMENT_LOOKUP_AFTER = 900
+    assert payments_reconcile() == []
+    assert PaymentCheck.objects.count() == 0
+    settings.PAYMENT_LOOKUP_AFTER = 0
+    assert [r.order for r in payments_reconcile()] == [demo]
+
+
+def test_a_failed_lookup_says_why_and_stores_no_payment(sandbox, lost_webhook):  # noqa: F811
+    sandbox.config.api_key = "rotated"
+    (result,) = payments_reconcile()
+    assert result.outcome == "failed"
+    assert "WA401 Authentication failed" in result.note
+    assert Payment.objects.count() == 0
+    assert PaymentCheck.objects.get(order=lost_webhook).last_outcome == "failed"
+
+
+def test_admin_action_checks_the_selected_orders(sandbox, lost_webhook, admin_client):  # noqa: F811
+    sandbox_pay(sandbox, lost_webhook)
+    response = admin_client.post(
+        reverse("admin:orders_order_changelist"),
+        {"action": "orders_payment_check_action", "_selected_action": [lost_webhook.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    texts = [str(m) for m in response.context["messages"]]
+    assert texts == [f"Order {lost_webhook.reference_id}: 1 payment update(s) found"]
+    assert Order.objects.get(pk=lost_webhook.pk).status == OrderStatus.PROCESSING
