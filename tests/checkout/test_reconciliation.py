@@ -1,10 +1,12 @@
 """Reconciliation: the Kaleyra client's Get Payment Status call (responses library)."""
 
+import io
 from datetime import timedelta
 
 import pytest
 import requests
 import responses
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,6 +16,7 @@ from messaging.client import LookupOutcome, kaleyra_client
 from messaging.models import SentMessage
 from orders.models import EventKind, EventSource, Order, OrderEvent, OrderStatus
 from orders.services import order_event_record
+from tests.factories import SentMessageFactory
 from tests.messaging.conftest import API_KEY, BASE_URL, SID, kaleyra, sandbox  # noqa: F401
 
 PHONE_NUMBER_ID = "106540352242922"
@@ -228,3 +231,31 @@ def test_admin_action_checks_the_selected_orders(sandbox, lost_webhook, admin_cl
     texts = [str(m) for m in response.context["messages"]]
     assert texts == [f"Order {lost_webhook.reference_id}: 1 payment update(s) found"]
     assert Order.objects.get(pk=lost_webhook.pk).status == OrderStatus.PROCESSING
+
+
+def test_an_order_details_message_read_makes_the_order_due(sandbox, demo):  # noqa: F811
+    _client(sandbox_settings(sandbox))
+    Order.objects.filter(pk=demo.pk).update(expires_at=timezone.now() + timedelta(days=1))
+    message = SentMessageFactory(order=demo, kind="order_details", status="sent")
+    assert list(orders_payment_due()) == []  # sent, not yet delivered: checkout not used
+    SentMessage.objects.filter(pk=message.pk).update(status="read", delivered_at=timezone.now())
+    assert list(orders_payment_due()) == [demo]
+
+
+def test_payments_reconcile_command_reports_each_order(sandbox, lost_webhook):  # noqa: F811
+    sandbox_pay(sandbox, lost_webhook)
+    out = io.StringIO()
+    call_command("payments_reconcile", stdout=out)
+    assert out.getvalue() == (
+        f"{lost_webhook.reference_id}: found: 1 payment update(s) found\nDone.\n"
+    )
+    assert Order.objects.get(pk=lost_webhook.pk).status == OrderStatus.PROCESSING
+
+
+def test_the_job_is_scheduled(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["payments-reconcile"]["task"] == (
+        "checkout.tasks.payments_reconcile_task"
+    )
+    from checkout.tasks import payments_reconcile_task
+
+    assert payments_reconcile_task.name == "checkout.tasks.payments_reconcile_task"
