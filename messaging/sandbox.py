@@ -27,8 +27,10 @@ Faults, for a share `fail_rate` of requests (kinds from `faults`) or forced for 
 
 Payments (messaging.sandbox_payments): POST /_sandbox/pay {"reference_id": ..., "status":
 "captured" | "pending" | "pending-captured" | "failed" | "wrong-amount" | "refund", "amount"?}
-posts Kaleyra's payment webhook for that reference to `callback_url`; GET /_sandbox/payments
-lists the updates posted, by reference.
+posts Kaleyra's payment webhook for that reference to `callback_url` (none with
+"drop_webhook": true); GET /_sandbox/payments lists the updates, by reference, and
+GET /v1/<sid>/wrapper/<phone_number_id>/payments/<configuration_id>/<reference_id> answers
+Kaleyra's Get Payment Status with them (404 when the reference was never paid).
 
 Control and inspection (JSON):
   GET  /_sandbox/messages   accepted messages (?bodies=0 leaves the bodies out) and duplicates
