@@ -89,6 +89,7 @@ class KaleyraClient:
         payment_configuration_id: str = "",
     ):
         self.url = f"{base_url.rstrip('/')}/v2/{sid}/whatsapp/{number}/messages"
+        self.payments_configured = bool(phone_number_id and payment_configuration_id)
         self.payments_url = (
             f"{base_url.rstrip('/')}/v1/{sid}/wrapper/{phone_number_id}"
             f"/payments/{payment_configuration_id}/"
@@ -171,6 +172,14 @@ class KaleyraClient:
 
     def payment_status(self, reference_id: str) -> PaymentLookup:
         """Get Payment Status for one order reference (GET, so safe to repeat)."""
+        if not self.payments_configured:
+            return _lookup(
+                LookupOutcome.FAILED,
+                "not_configured",
+                "KALEYRA_PHONE_NUMBER_ID and KALEYRA_PAYMENT_CONFIGURATION_ID must be set "
+                "to look payments up",
+                None,
+            )
         url = self.payments_url + requests.utils.quote(reference_id, safe="")
         try:
             response = self.session.get(url, timeout=self.timeout, allow_redirects=False)

@@ -108,6 +108,16 @@ def test_lookup_non_json_fails_and_scrubs_the_key(kaleyra):  # noqa: F811
 
 
 @responses.activate
+def test_lookup_without_the_ids_configured_fails_without_a_request(kaleyra):  # noqa: F811
+    kaleyra.KALEYRA_PHONE_NUMBER_ID = ""
+    kaleyra.KALEYRA_PAYMENT_CONFIGURATION_ID = CONFIGURATION_ID
+    lookup = kaleyra_client().payment_status("ORD-1")
+    assert (lookup.outcome, lookup.code) == (LookupOutcome.FAILED, "not_configured")
+    assert "KALEYRA_PHONE_NUMBER_ID" in lookup.message
+    assert len(responses.calls) == 0
+
+
+@responses.activate
 def test_lookup_answer_of_another_shape_fails(kaleyra):  # noqa: F811
     responses.get(LOOKUP_URL, json={"status": "ok"}, status=200)
     lookup = _client(kaleyra).payment_status("ORD-1")
