@@ -6,7 +6,7 @@ payment panel on the order page. CheckoutConfig.ready() calls admin_payments_con
 import json
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -20,6 +20,7 @@ from orders.models import Order
 from orders.money import format_money, format_rupees
 
 from .models import Payment, PaymentRefund, PaymentStatus
+from .payments.reconcile import order_payment_check
 from .payments.selectors import orders_payment_status_annotate
 from .selectors import payments_needing_attention
 
@@ -130,6 +131,18 @@ def order_payment_status_column(order):
     return PaymentStatus(order.payment_status).label
 
 
+@admin.action(description="Check payment status", permissions=["change"])
+def orders_payment_check_action(modeladmin, request, queryset):
+    """Ask Kaleyra's Get Payment Status API now for each selected order; one message per
+    order saying what was found (or why the lookup failed)."""
+    levels = {"found": messages.SUCCESS, "none": messages.INFO, "failed": messages.ERROR}
+    for order in queryset.order_by("pk"):
+        result = order_payment_check(order=order)
+        modeladmin.message_user(
+            request, f"Order {order.reference_id}: {result.note}", levels[result.outcome]
+        )
+
+
 def admin_payments_contribute(*, site=admin.site) -> None:
     """Add the payment column, filter and panel to the Order admin registered on `site` (run
     once the admins are registered: CheckoutConfig.ready())."""
@@ -142,6 +155,7 @@ def admin_payments_contribute(*, site=admin.site) -> None:
     model_admin.list_display = tuple(list_display)
     model_admin.list_filter = (*model_admin.list_filter, PaymentStatusFilter)
     model_admin.inlines = (*model_admin.inlines, OrderPaymentInline)
+    model_admin.actions = (*(model_admin.actions or ()), orders_payment_check_action)
     queryset_of = model_admin.get_queryset
 
     def get_queryset(request):

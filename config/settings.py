@@ -181,6 +181,11 @@ KALEYRA_API_BASE_URL = env.str("KALEYRA_API_BASE_URL", default="https://api.in.k
 KALEYRA_SID = env.str("KALEYRA_SID", default="")
 KALEYRA_API_KEY = env.str("KALEYRA_API_KEY", default="")
 KALEYRA_WHATSAPP_NUMBER = env.str("KALEYRA_WHATSAPP_NUMBER", default="")
+# Get Payment Status: the business number's id at Meta and the payment configuration's id.
+KALEYRA_PHONE_NUMBER_ID = env.str("KALEYRA_PHONE_NUMBER_ID", default="")
+KALEYRA_PAYMENT_CONFIGURATION_ID = env.str("KALEYRA_PAYMENT_CONFIGURATION_ID", default="")
+# Seconds after the checkout was used before a payment is looked up (webhooks get lost).
+PAYMENT_LOOKUP_AFTER = env.float("PAYMENT_LOOKUP_AFTER", default=900.0)
 KALEYRA_WA_SOURCE = env.str("KALEYRA_WA_SOURCE", default="api")
 KALEYRA_SENDS_PER_SECOND = env.float("KALEYRA_SENDS_PER_SECOND", default=80.0)
 KALEYRA_MAX_ATTEMPTS = env.int("KALEYRA_MAX_ATTEMPTS", default=5)
@@ -210,6 +215,7 @@ PAYMENT_STATUS_DESCRIPTION = env.str(
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "payments-reconcile": {"task": "checkout.tasks.payments_reconcile_task", "schedule": 300.0},
     "coupons-release-expired": {
         "task": "coupons.tasks.coupons_release_expired_task",
         "schedule": 300.0,

@@ -15,6 +15,11 @@
   not have been accepted; resending could deliver it twice. The caller must not resend blindly
   (see messaging/services/sending.py for what happens to such messages).
 
+`KaleyraClient.payment_status(reference_id)` asks the Get Payment Status API for a reference and
+returns a `PaymentLookup` (FOUND with the payment updates, NONE for a 404, FAILED with a code and
+a scrubbed text for anything else); it never raises either. The answer's field names are not
+public: `_payment_answer_events` is the one place that reads them.
+
 The api key travels only in the `api-key` header; it is never logged and is scrubbed from every
 error text this module produces.
 """
@@ -45,6 +50,21 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
 
 
+class LookupOutcome(StrEnum):
+    FOUND = "found"
+    NONE = "none"  # 404: no payment for this reference yet
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class PaymentLookup:
+    outcome: LookupOutcome
+    events: tuple = ()  # payment updates in the payment webhook's shape
+    code: str = ""
+    message: str = ""
+    http_status: int | None = None
+
+
 @dataclass(frozen=True)
 class SendResult:
     outcome: Outcome
@@ -65,8 +85,15 @@ class KaleyraClient:
         connect_timeout: float,
         read_timeout: float,
         pool_size: int = 10,
+        phone_number_id: str = "",
+        payment_configuration_id: str = "",
     ):
         self.url = f"{base_url.rstrip('/')}/v2/{sid}/whatsapp/{number}/messages"
+        self.payments_configured = bool(phone_number_id and payment_configuration_id)
+        self.payments_url = (
+            f"{base_url.rstrip('/')}/v1/{sid}/wrapper/{phone_number_id}"
+            f"/payments/{payment_configuration_id}/"
+        )
         self._api_key = api_key
         self.timeout = (connect_timeout, read_timeout)
         self.session = requests.Session()
@@ -143,6 +170,46 @@ class KaleyraClient:
             return SendResult(Outcome.RETRY, code, message, http_status=status)
         return SendResult(Outcome.PERMANENT, code, message, http_status=status)
 
+    def payment_status(self, reference_id: str) -> PaymentLookup:
+        """Get Payment Status for one order reference (GET, so safe to repeat)."""
+        if not self.payments_configured:
+            return _lookup(
+                LookupOutcome.FAILED,
+                "not_configured",
+                "KALEYRA_PHONE_NUMBER_ID and KALEYRA_PAYMENT_CONFIGURATION_ID must be set "
+                "to look payments up",
+                None,
+            )
+        url = self.payments_url + requests.utils.quote(reference_id, safe="")
+        try:
+            response = self.session.get(url, timeout=self.timeout, allow_redirects=False)
+        except requests.Timeout as exc:
+            return PaymentLookup(LookupOutcome.FAILED, code="timeout", message=self._untrusted(exc))
+        except requests.RequestException as exc:
+            return PaymentLookup(
+                LookupOutcome.FAILED, code="connection_error", message=self._untrusted(exc)
+            )
+        status = response.status_code
+        if status == 404:
+            return _lookup(LookupOutcome.NONE, "not_found", "no payment yet", status)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not 200 <= status < 300:
+            code, message = f"http_{status}", f"HTTP {status}"
+            if isinstance(answer, dict):
+                code = self._untrusted(answer.get("code") or code, CODE_MAX_LENGTH)
+                message = self._untrusted(answer.get("message") or message)
+            return _lookup(LookupOutcome.FAILED, code, message, status)
+        events = _payment_answer_events(answer)
+        if events is None:
+            text = f"HTTP {status}, not a payment answer: {self._untrusted(response.text, 200)!r}"
+            return _lookup(LookupOutcome.FAILED, "invalid_answer", text, status)
+        if not events:
+            return _lookup(LookupOutcome.NONE, "no_payment", "no payment yet", status)
+        return PaymentLookup(LookupOutcome.FOUND, events=tuple(events), http_status=status)
+
     def _untrusted(self, value, limit: int = TEXT_MAX_LENGTH) -> str:
         """Kaleyra's (or the network's) text as it may be stored and shown: the api key scrubbed
         from the whole text first, only then cut to `limit` (cutting first could leave part of
@@ -151,6 +218,27 @@ class KaleyraClient:
         if self._api_key:
             text = text.replace(self._api_key, "***")
         return text[:limit]
+
+
+def _lookup(outcome, code, message, http_status) -> PaymentLookup:
+    return PaymentLookup(outcome, code=code, message=message, http_status=http_status)
+
+
+def _payment_answer_events(answer) -> list | None:
+    """The one place that knows the Get Payment Status answer's field names (not public; read in
+    the payment webhook's shape): one update `{"type": "payment", "payment": {...}}`, or a list of
+    them under `payments` or `data`. None when the answer is not one of these."""
+    if isinstance(answer, dict) and isinstance(answer.get("payment"), dict):
+        return [answer]
+    if isinstance(answer, dict):
+        answer = answer.get("payments", answer.get("data"))
+        if isinstance(answer, dict):
+            return _payment_answer_events(answer)
+    if isinstance(answer, list) and all(
+        isinstance(item, dict) and isinstance(item.get("payment"), dict) for item in answer
+    ):
+        return answer
+    return None
 
 
 def _never_connected(exc: requests.ConnectionError) -> bool:
@@ -182,6 +270,8 @@ def kaleyra_client() -> KaleyraClient:
         settings.KALEYRA_CONNECT_TIMEOUT,
         settings.KALEYRA_READ_TIMEOUT,
         settings.KALEYRA_HTTP_POOL_SIZE,
+        settings.KALEYRA_PHONE_NUMBER_ID,
+        settings.KALEYRA_PAYMENT_CONFIGURATION_ID,
     )
     client = _client
     if client is not None and _client_key == key:
@@ -196,6 +286,8 @@ def kaleyra_client() -> KaleyraClient:
                 connect_timeout=key[4],
                 read_timeout=key[5],
                 pool_size=key[6],
+                phone_number_id=key[7],
+                payment_configuration_id=key[8],
             )
             _client_key = key
         return _client

@@ -27,8 +27,10 @@ Faults, for a share `fail_rate` of requests (kinds from `faults`) or forced for 
 
 Payments (messaging.sandbox_payments): POST /_sandbox/pay {"reference_id": ..., "status":
 "captured" | "pending" | "pending-captured" | "failed" | "wrong-amount" | "refund", "amount"?}
-posts Kaleyra's payment webhook for that reference to `callback_url`; GET /_sandbox/payments
-lists the updates posted, by reference.
+posts Kaleyra's payment webhook for that reference to `callback_url` (none with
+"drop_webhook": true); GET /_sandbox/payments lists the updates, by reference, and
+GET /v1/<sid>/wrapper/<phone_number_id>/payments/<configuration_id>/<reference_id> answers
+Kaleyra's Get Payment Status with them (404 when the reference was never paid).
 
 Control and inspection (JSON):
   GET  /_sandbox/messages   accepted messages (?bodies=0 leaves the bodies out) and duplicates
@@ -48,7 +50,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import requests
 
@@ -117,6 +119,9 @@ ERRORS = {
 FAULTS = ("5xx", "502", "429", "e110", "slow", "timeout", "drop", "drop_after_accept")
 ORDER_STATUSES = {"processing", "partially_shipped", "shipped", "completed", "canceled"}
 PATH = re.compile(r"^/v2/(?P<sid>[^/]+)/whatsapp/(?P<number>[^/]+)/messages/?$")
+PAYMENT_STATUS_PATH = re.compile(
+    r"^/v1/(?P<sid>[^/]+)/wrapper/[^/]+/payments/[^/]+/(?P<reference_id>[^/]+)/?$"
+)
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 REFERENCE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,35}$")
 
@@ -468,8 +473,20 @@ class KaleyraSandbox:
             previous = self.payments.setdefault(request.reference_id, [])
             events = payment_events(request, sent=sent, previous=previous)
             previous.extend(events)
-        self._callback_queue.put(("payment", events))  # one worker: posted in order
+        if not request.drop_webhook:
+            self._callback_queue.put(("payment", events))  # one worker: posted in order
         return events
+
+    def payment_status(self, *, sid, headers, reference_id) -> tuple[int, dict]:
+        """Get Payment Status: every update posted (or dropped) for the reference, in the
+        payment webhook's shape, under `payments`; 404 when the reference was never paid."""
+        if sid != self.config.sid or headers.get("api-key") != self.config.api_key:
+            return 401, {"code": "WA401", "message": "Authentication failed"}
+        with self.lock:
+            events = list(self.payments.get(unquote(reference_id), []))
+        if not events:
+            return 404, {"code": "404", "message": f"No payment for {unquote(reference_id)}"}
+        return 200, {"payments": events}
 
     # --- status callbacks ---------------------------------------------------------------
     def callback_body(self, record, status) -> dict:
@@ -648,6 +665,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802
         url = urlparse(self.path)
+        match = PAYMENT_STATUS_PATH.match(url.path)
+        if match:
+            status, body = self.sandbox.payment_status(
+                sid=match["sid"], headers=self.headers, reference_id=match["reference_id"]
+            )
+            return self._answer(status, body)
         return self._control(url, b"", method="GET")
 
     def _control(self, url, raw, method="POST"):

@@ -14,8 +14,10 @@ callback URL, like its status callbacks. Statuses:
                   `refund_amount` (default: all of it) in `transaction.refunds`
 
 `amount` (paise) and `phone` default to the total and recipient of the last order_details message
-the sandbox accepted for that reference. Every update posted is kept per reference
-(GET /_sandbox/payments).
+the sandbox accepted for that reference. Every update is kept per reference
+(GET /_sandbox/payments) and answers Kaleyra's Get Payment Status API
+(GET /v1/<sid>/wrapper/<phone_number_id>/payments/<configuration_id>/<reference_id>);
+`"drop_webhook": true` keeps the updates but posts no webhook (a lost webhook).
 """
 
 import time
@@ -39,6 +41,7 @@ class PayRequest:
     gateway: str = "razorpay"
     refund_amount: int | None = None
     phone: str = ""
+    drop_webhook: bool = False
 
     @classmethod
     def from_json(cls, data) -> "PayRequest":
@@ -52,6 +55,7 @@ class PayRequest:
             "gateway",
             "refund_amount",
             "phone",
+            "drop_webhook",
         }
         if unknown:
             raise PayError(f"unknown field(s): {', '.join(sorted(unknown))}")
@@ -76,7 +80,11 @@ class PayRequest:
         phone = data.get("phone", "")
         if not isinstance(phone, str) or (phone and not phone.lstrip("+").isdigit()):
             raise PayError("phone must be the customer's number in digits, e.g. 919800000001")
+        drop_webhook = data.get("drop_webhook", False)
+        if not isinstance(drop_webhook, bool):
+            raise PayError("drop_webhook must be true or false")
         return cls(
+            drop_webhook=drop_webhook,
             phone=phone.lstrip("+"),
             reference_id=reference_id,
             status=status,

@@ -1,8 +1,9 @@
-from .payments import Payment, PaymentRefund, PaymentStatus, TransactionStatus
+from .payments import Payment, PaymentCheck, PaymentRefund, PaymentStatus, TransactionStatus
 from .shipping import ShippingRule, validate_pincode_prefix
 
 __all__ = [
     "Payment",
+    "PaymentCheck",
     "PaymentRefund",
     "PaymentStatus",
     "ShippingRule",

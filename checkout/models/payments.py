@@ -101,3 +101,20 @@ class PaymentRefund(models.Model):
 
     def __str__(self):
         return f"Refund {self.refund_id} ({self.status})"
+
+
+class PaymentCheck(models.Model):
+    """When an order's payment was last asked of Kaleyra's Get Payment Status API, when next
+    (backoff), and what the last lookup found (checkout.payments.reconcile)."""
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.CASCADE, related_name="payment_check"
+    )
+    lookups = models.PositiveIntegerField(default=0)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_outcome = models.CharField(max_length=16, blank=True)
+    last_note = models.CharField(max_length=255, blank=True)
+
+    def __str__(self):
+        return f"Payment check of order {self.order_id}"

@@ -222,3 +222,24 @@ def test_the_webhook_is_stored_as_a_payment_event_by_the_live_callback_endpoint(
     )
     assert event.external_id == posted["payment"]["transaction"]["id"]
     assert event.data == posted
+
+
+@pytest.mark.django_db
+def test_drop_webhook_posts_nothing_and_get_payment_status_answers(receiver):
+    sandbox = sent_order_details(receiver, phone="+919800000003", reference_id="ORD-PAY-3")
+    try:
+        answer = pay(sandbox, reference_id="ORD-PAY-3", status="captured", drop_webhook=True)
+        assert answer.status_code == 202
+        events = answer.json()["events"]
+        config = sandbox.config
+        url = f"{sandbox.base_url}/v1/{config.sid}/wrapper/PNID/payments/CFG/"
+        found = requests.get(url + "ORD-PAY-3", headers={"api-key": config.api_key}, timeout=5)
+        assert (found.status_code, found.json()) == (200, {"payments": events})
+        none = requests.get(url + "ORD-NONE", headers={"api-key": config.api_key}, timeout=5)
+        assert (none.status_code, none.json()["code"]) == (404, "404")
+        wrong = requests.get(url + "ORD-PAY-3", headers={"api-key": "nope"}, timeout=5)
+        assert wrong.status_code == 401
+        time.sleep(0.3)
+        assert sandbox.callbacks == []
+    finally:
+        sandbox.stop()
