@@ -169,20 +169,16 @@ def run(options, url, broker, wrk, workdir, send_rate):
 
 
 def checkout_key(workdir) -> Path:
-    """The web server refuses to start without the checkout endpoint's key: a throwaway one."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    """The web server refuses to start without the checkout endpoint's key: a throwaway one,
+    made by the product's own `checkout_keygen`."""
     path = workdir / "key.pem"
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.TraditionalOpenSSL,
-            serialization.NoEncryption(),
-        )
+    subprocess.run(
+        [sys.executable, "manage.py", "checkout_keygen", "--out", str(path)],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_SECRET_KEY": secrets.token_hex(32), "LOG_LEVEL": "ERROR"},
+        capture_output=True,
+        check=True,
     )
-    path.chmod(0o600)
     return path
 
 
