@@ -6,12 +6,18 @@ class CheckoutConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from messaging.reports.paid import PaidOrdersSource, report_figures_register
+
         from . import checks  # noqa: F401 - registers the deploy check
         from .admin_payments import admin_payments_contribute
         from .keys import private_key_configure
         from .payments.receivers import payments_wire
+        from .payments.selectors import orders_captured_ids, orders_revenue
 
         payments_wire()
+        report_figures_register(
+            PaidOrdersSource(captured_order_ids=orders_captured_ids, order_revenue=orders_revenue)
+        )
         admin_payments_contribute()
 
         # Once per process: a configured but unusable key stops start-up here.

@@ -40,7 +40,8 @@ def order_payment_status(*, order) -> str:
 def orders_payment_status_annotate(queryset):
     """`queryset` (of orders) with `payment_status`: a payment captured (success) makes it paid,
     refunded or partially refunded by the refunds done; else any pending payment makes it
-    pending; else any payment makes it failed; else unpaid."""
+    pending; else any payment makes it failed; else unpaid. Also `captured_amount` and
+    `refunded_amount` (paise: the captured payments and their refunds done, 0 for none)."""
     success = Payment.objects.filter(order=OuterRef("pk"), status=TransactionStatus.SUCCESS)
     paid = success.values("order").annotate(total=Sum("amount")).values("total")
     refunded = (
@@ -55,14 +56,17 @@ def orders_payment_status_annotate(queryset):
     )
     pending = Payment.objects.filter(order=OuterRef("pk"), status=TransactionStatus.PENDING)
     return queryset.annotate(
-        _paid=Coalesce(Subquery(paid), 0),
-        _refunded=Coalesce(Subquery(refunded), 0),
+        captured_amount=Coalesce(Subquery(paid), 0),
+        refunded_amount=Coalesce(Subquery(refunded), 0),
         payment_status=Case(
             When(
                 Exists(success),
                 then=Case(
-                    When(_refunded__gte=F("_paid"), then=Value(PaymentStatus.REFUNDED)),
-                    When(_refunded__gt=0, then=Value(PaymentStatus.PARTIALLY_REFUNDED)),
+                    When(
+                        refunded_amount__gte=F("captured_amount"),
+                        then=Value(PaymentStatus.REFUNDED),
+                    ),
+                    When(refunded_amount__gt=0, then=Value(PaymentStatus.PARTIALLY_REFUNDED)),
                     default=Value(PaymentStatus.PAID),
                 ),
             ),
@@ -75,6 +79,30 @@ def orders_payment_status_annotate(queryset):
             output_field=CharField(),
         ),
     )
+
+
+# The report figures (messaging.reports.paid, registered in CheckoutConfig.ready()).
+
+
+def orders_captured_ids():
+    """The ids of orders with a captured payment, as a query to use as a subquery: the first
+    branch of orders_payment_status_annotate (paid, refunded or partially refunded)."""
+    return (
+        Payment.objects.filter(status=TransactionStatus.SUCCESS, order__isnull=False)
+        .order_by()
+        .values("order_id")
+    )
+
+
+def orders_revenue(*, order_ids) -> dict[int, int]:
+    """{order id: captured minus refunded, in paise} for these orders (0 for one not paid)."""
+    annotated = orders_payment_status_annotate(Order.objects.filter(pk__in=order_ids).order_by())
+    return {
+        pk: captured - refunded
+        for pk, captured, refunded in annotated.values_list(
+            "pk", "captured_amount", "refunded_amount"
+        )
+    }
 
 
 def order_payment_holding(*, order) -> Payment | None:

@@ -3,7 +3,7 @@
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from .tables import FIGURE_HEADERS
+from .tables import FIGURE_HEADERS, PAID_HEADERS
 
 FUNNEL = ["accepted", "sent", "delivered", "read", "failed"]
 COLOURS = {
@@ -13,7 +13,9 @@ COLOURS = {
     "delivered": "#2e7d32",
     "read": "#66bb6a",
     "failed": "#ba2121",
+    "paid_orders": "#f5a623",
 }
+LABELS = {**FIGURE_HEADERS, "paid_orders": PAID_HEADERS[0]}
 HEIGHT = 220
 TOP = 16
 BOTTOM = 40
@@ -54,7 +56,7 @@ def bar_chart_svg(*, groups: list[tuple[str, dict]], series: list[str], title: s
                     value,
                     label,
                     value,
-                    FIGURE_HEADERS[name].lower(),
+                    LABELS[name].lower(),
                 )
             )
         short = label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
@@ -77,7 +79,7 @@ def bar_chart_svg(*, groups: list[tuple[str, dict]], series: list[str], title: s
                 COLOURS[name],
                 LEFT + i * 80 + 12,
                 HEIGHT - 3,
-                FIGURE_HEADERS[name],
+                LABELS[name],
             )
             for i, name in enumerate(series)
         ),

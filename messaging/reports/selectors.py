@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from messaging.models import MessageStatus, SentMessage
 
+from .paid import PaidFigures, paid_figures
+
 S = MessageStatus
 FIGURE_LOOKUPS = {
     "total": {},
@@ -114,6 +116,21 @@ def delivery_rows(*, filters: ReportFilters) -> list[dict]:
     return list(union.order_by("day", "kind", "template_name"))
 
 
+def delivery_paid(*, filters: ReportFilters) -> PaidFigures | None:
+    """Paid orders and revenue by (day, kind, template_name), as delivery_rows groups them
+    (paid.py defines them); None when checkout registered no source."""
+    zone = shop_zone()
+    return paid_figures(
+        messages=_messages(filters),
+        fields=("created_at", "kind", "template_name"),
+        key=lambda created_at, kind, template_name: (
+            timezone.localtime(created_at, zone).date(),
+            kind,
+            template_name,
+        ),
+    )
+
+
 def failure_reasons(*, filters: ReportFilters, limit: int = TOP_FAILURES) -> list[dict]:
     """The most frequent (error_code, error_title) among failed messages, most frequent first."""
     return list(
@@ -158,6 +175,14 @@ def ref_report(*, filters: ReportFilters, group_by: str, page: int = 1) -> RefRe
         page=page,
         pages=pages,
     )
+
+
+def ref_paid(*, filters: ReportFilters, group_by: str) -> PaidFigures | None:
+    """Paid orders and revenue by value of `group_by` (paid.py defines them), for every group
+    (not only a page's: the total covers them all); None when checkout registered no source."""
+    if group_by not in REF_FIELDS:
+        raise ValueError(f"group_by must be one of {', '.join(REF_FIELDS)}")
+    return paid_figures(messages=_messages(filters), fields=(group_by,), key=lambda value: value)
 
 
 def figures_sum(rows: list[dict]) -> dict:

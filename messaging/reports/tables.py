@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from messaging.models import MessageKind
+from orders.money import format_money
 
 from .selectors import (
     FIGURE_LOOKUPS,
@@ -30,6 +31,7 @@ FIGURE_HEADERS = {
     "not_sent": "Not sent",
 }
 RATE_HEADERS = ["Delivery rate", "Read rate"]
+PAID_HEADERS = ["Paid orders", "Revenue (₹)"]
 FIGURE_DEFINITIONS = [
     ("Day", "the day the message was created (queued), in the shop's time zone."),
     ("Messages", "every message created in the period, whatever its status."),
@@ -48,6 +50,19 @@ FIGURE_DEFINITIONS = [
     ("Not sent", "Kaleyra never passed the message to WhatsApp (status not sent)."),
     ("Delivery rate", "delivered / accepted."),
     ("Read rate", "read / delivered."),
+]
+PAID_DEFINITIONS = [
+    (
+        "Paid orders",
+        "orders with a captured payment that a message of the row carried a reference of (the "
+        "order's own or a resend's), whenever the payment came. An order whose messages fall in "
+        "several rows counts in each row, once per row; the total counts it once.",
+    ),
+    (
+        "Revenue (₹)",
+        "what those orders' captured payments brought in, minus what was refunded (a fully "
+        "refunded order still counts as paid, with ₹0.00).",
+    ),
 ]
 NONE_LABEL = "(none)"
 
@@ -102,15 +117,34 @@ def _figure_cells(figures: dict, lookups: dict, path: str) -> list[Cell]:
     return cells
 
 
+def _paid_cells(figures: dict | None) -> list[Cell]:
+    """Paid orders and revenue, after the message figures (the CSV's last columns); nothing
+    when no payment figures are registered (paid.report_figures_register)."""
+    if figures is None:
+        return []
+    return [
+        Cell(str(figures["paid_orders"]), numeric=True),
+        Cell(format_money(figures["revenue"]), numeric=True),
+    ]
+
+
 def _kind_label(kind: str) -> str:
     return MessageKind(kind).label if kind in MessageKind.values else kind
 
 
-def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
+def delivery_table(*, rows: list[dict], filters: ReportFilters, paid=None) -> Table:
+    """`paid`: the PaidFigures by (day, kind, template), or None to leave them out."""
     base, path = filters.lookups(), changelist_path()
     table = Table(
         title="By day, kind and template",
-        headers=["Day", "Kind", "Template", *FIGURE_HEADERS.values(), *RATE_HEADERS],
+        headers=[
+            "Day",
+            "Kind",
+            "Template",
+            *FIGURE_HEADERS.values(),
+            *RATE_HEADERS,
+            *(PAID_HEADERS if paid else []),
+        ],
     )
     for row in rows:
         lookups = {
@@ -125,10 +159,17 @@ def delivery_table(*, rows: list[dict], filters: ReportFilters) -> Table:
                 Cell(_kind_label(row["kind"])),
                 Cell(row["template_name"] or NONE_LABEL),
                 *_figure_cells(row, lookups, path),
+                *_paid_cells(paid and paid.of((row["day"], row["kind"], row["template_name"]))),
             ]
         )
     table.footer.append(
-        [Cell("Total"), Cell(""), Cell(""), *_figure_cells(figures_sum(rows), base, path)]
+        [
+            Cell("Total"),
+            Cell(""),
+            Cell(""),
+            *_figure_cells(figures_sum(rows), base, path),
+            *_paid_cells(paid and paid.totals),
+        ]
     )
     return table
 
@@ -153,11 +194,17 @@ def failure_table(*, reasons: list[dict], filters: ReportFilters) -> Table:
     return table
 
 
-def ref_table(*, report, group_by: str, filters: ReportFilters) -> Table:
+def ref_table(*, report, group_by: str, filters: ReportFilters, paid=None) -> Table:
+    """`paid`: the PaidFigures by value of `group_by`, or None to leave them out."""
     base, path = filters.lookups(), changelist_path()
     table = Table(
         title=f"By {group_by}",
-        headers=[group_by, *FIGURE_HEADERS.values(), *RATE_HEADERS],
+        headers=[
+            group_by,
+            *FIGURE_HEADERS.values(),
+            *RATE_HEADERS,
+            *(PAID_HEADERS if paid else []),
+        ],
     )
     for row in report.rows:
         lookups = {**base, f"{group_by}__exact": row[group_by]}
@@ -165,17 +212,29 @@ def ref_table(*, report, group_by: str, filters: ReportFilters) -> Table:
             [
                 Cell(row[group_by] or NONE_LABEL, changelist_url(path, lookups)),
                 *_figure_cells(row, lookups, path),
+                *_paid_cells(paid and paid.of(row[group_by])),
             ]
         )
     table.footer.append(
-        [Cell(f"Total ({report.groups} groups)"), *_figure_cells(report.totals, base, path)]
+        [
+            Cell(f"Total ({report.groups} groups)"),
+            *_figure_cells(report.totals, base, path),
+            *_paid_cells(paid and paid.totals),
+        ]
     )
     return table
 
 
-def day_series(*, rows: list[dict], days: list[date]) -> list[tuple[str, dict]]:
-    """The daily funnel for the chart: every day of the range, summed over kinds and templates."""
+def day_series(*, rows: list[dict], days: list[date], paid=None) -> list[tuple[str, dict]]:
+    """The daily funnel for the chart: every day of the range, summed over kinds and templates;
+    with `paid` (PaidFigures by day), each day's paid orders too (each order once a day)."""
     by_day = {day: [] for day in days}
     for row in rows:
         by_day.setdefault(row["day"], []).append(row)
-    return [(day.strftime("%d %b"), figures_sum(day_rows)) for day, day_rows in by_day.items()]
+    series = []
+    for day, day_rows in by_day.items():
+        figures = figures_sum(day_rows)
+        if paid:
+            figures["paid_orders"] = paid.of(day)["paid_orders"]
+        series.append((day.strftime("%d %b"), figures))
+    return series

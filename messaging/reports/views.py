@@ -12,7 +12,15 @@ from django.template.response import TemplateResponse
 from . import selectors
 from .charts import FUNNEL, bar_chart_svg
 from .forms import RefReportFilterForm, ReportFilterForm
-from .tables import FIGURE_DEFINITIONS, day_series, delivery_table, failure_table, ref_table
+from .paid import report_figures_enabled
+from .tables import (
+    FIGURE_DEFINITIONS,
+    PAID_DEFINITIONS,
+    day_series,
+    delivery_table,
+    failure_table,
+    ref_table,
+)
 
 PERMISSION = "messaging.view_reports"
 REF_CHART_GROUPS = 20
@@ -53,7 +61,10 @@ def _respond(request, *, form, template, title, tables, filename, **context):
             "form": form,
             "tables": tables,
             "csv_query": query.urlencode(),
-            "definitions": FIGURE_DEFINITIONS,
+            "definitions": [
+                *FIGURE_DEFINITIONS,
+                *(PAID_DEFINITIONS if report_figures_enabled() else []),
+            ],
             "time_zone": settings.TIME_ZONE,
             **context,
         },
@@ -69,13 +80,16 @@ def delivery_report_view(request):
         filters = form.cleaned_data["filters"]
         rows = selectors.delivery_rows(filters=filters)
         reasons = selectors.failure_reasons(filters=filters)
+        paid = selectors.delivery_paid(filters=filters)
         tables = [
-            delivery_table(rows=rows, filters=filters),
+            delivery_table(rows=rows, filters=filters, paid=paid),
             failure_table(reasons=reasons, filters=filters),
         ]
         chart = bar_chart_svg(
-            groups=day_series(rows=rows, days=filters.days),
-            series=FUNNEL,
+            groups=day_series(
+                rows=rows, days=filters.days, paid=paid and paid.regroup(lambda key: key[0])
+            ),
+            series=[*FUNNEL, *(["paid_orders"] if paid else [])],
             title="Daily funnel (messages created that day)",
         )
     return _respond(
@@ -99,10 +113,14 @@ def ref_report_view(request):
         report = selectors.ref_report(
             filters=filters, group_by=group_by, page=form.cleaned_data["page"] or 1
         )
-        tables = [ref_table(report=report, group_by=group_by, filters=filters)]
+        paid = selectors.ref_paid(filters=filters, group_by=group_by)
+        tables = [ref_table(report=report, group_by=group_by, filters=filters, paid=paid)]
         chart = bar_chart_svg(
-            groups=[(row[group_by] or "(none)", row) for row in report.rows[:REF_CHART_GROUPS]],
-            series=["total", *FUNNEL],
+            groups=[
+                (row[group_by] or "(none)", {**row, **(paid.of(row[group_by]) if paid else {})})
+                for row in report.rows[:REF_CHART_GROUPS]
+            ],
+            series=["total", *FUNNEL, *(["paid_orders"] if paid else [])],
             title=f"Messages by {group_by} (largest {REF_CHART_GROUPS} on this page)",
         )
     return _respond(

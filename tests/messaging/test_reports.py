@@ -90,20 +90,20 @@ def fixture_messages():
 
 
 # Day/kind/template or ref, then: messages, queued, accepted, sent, delivered, read, failed,
-# not sent, delivery rate, read rate.
+# not sent, delivery rate, read rate, paid orders, revenue (none paid here: see test_reports_paid).
 # fmt: off
 EXPECTED_DELIVERY = [
-    ["2026-11-10", "Coupon code", "coupon_offer", "2", "1", "1", "1", "0", "0", "1", "0", "0.0%", "—"],  # noqa: E501
-    ["2026-11-10", "Order status", "order_update", "2", "0", "2", "2", "2", "1", "0", "0", "100.0%", "50.0%"],  # noqa: E501
-    ["2026-11-11", "Coupon code", "coupon_offer", "1", "0", "1", "0", "0", "0", "1", "0", "0.0%", "—"],  # noqa: E501
-    ["2026-11-11", "Order status", "order_update", "3", "0", "3", "2", "1", "0", "0", "1", "33.3%", "0.0%"],  # noqa: E501
-    ["Total", "", "", "8", "1", "7", "5", "3", "1", "2", "1", "42.9%", "33.3%"],
+    ["2026-11-10", "Coupon code", "coupon_offer", "2", "1", "1", "1", "0", "0", "1", "0", "0.0%", "—", "0", "₹0.00"],  # noqa: E501
+    ["2026-11-10", "Order status", "order_update", "2", "0", "2", "2", "2", "1", "0", "0", "100.0%", "50.0%", "0", "₹0.00"],  # noqa: E501
+    ["2026-11-11", "Coupon code", "coupon_offer", "1", "0", "1", "0", "0", "0", "1", "0", "0.0%", "—", "0", "₹0.00"],  # noqa: E501
+    ["2026-11-11", "Order status", "order_update", "3", "0", "3", "2", "1", "0", "0", "1", "33.3%", "0.0%", "0", "₹0.00"],  # noqa: E501
+    ["Total", "", "", "8", "1", "7", "5", "3", "1", "2", "1", "42.9%", "33.3%", "0", "₹0.00"],
 ]
 EXPECTED_REFS = [
-    ["diwali", "3", "0", "3", "3", "2", "1", "1", "0", "66.7%", "50.0%"],
-    ["newyear", "3", "0", "3", "1", "1", "0", "1", "1", "33.3%", "0.0%"],
-    ["(none)", "2", "1", "1", "1", "0", "0", "0", "0", "0.0%", "—"],
-    ["Total (3 groups)", "8", "1", "7", "5", "3", "1", "2", "1", "42.9%", "33.3%"],
+    ["diwali", "3", "0", "3", "3", "2", "1", "1", "0", "66.7%", "50.0%", "0", "₹0.00"],
+    ["newyear", "3", "0", "3", "1", "1", "0", "1", "1", "33.3%", "0.0%", "0", "₹0.00"],
+    ["(none)", "2", "1", "1", "1", "0", "0", "0", "0", "0.0%", "—", "0", "₹0.00"],
+    ["Total (3 groups)", "8", "1", "7", "5", "3", "1", "2", "1", "42.9%", "33.3%", "0", "₹0.00"],
 ]
 # fmt: on
 
@@ -189,9 +189,23 @@ def test_filters_kind_template_and_batch(client, staff, fixture_messages):
     response = client.get(REFS, {**RANGE, "batch": batch.pk})
     rows = texts(page_tables(response)[0])[1:]
     assert rows == [
-        ["diwali", "2", "0", "2", "2", "2", "1", "0", "0", "100.0%", "50.0%"],
-        ["newyear", "1", "0", "1", "0", "0", "0", "0", "1", "0.0%", "—"],
-        ["Total (2 groups)", "3", "0", "3", "2", "2", "1", "0", "1", "66.7%", "50.0%"],
+        ["diwali", "2", "0", "2", "2", "2", "1", "0", "0", "100.0%", "50.0%", "0", "₹0.00"],
+        ["newyear", "1", "0", "1", "0", "0", "0", "0", "1", "0.0%", "—", "0", "₹0.00"],
+        [
+            "Total (2 groups)",
+            "3",
+            "0",
+            "3",
+            "2",
+            "2",
+            "1",
+            "0",
+            "1",
+            "66.7%",
+            "50.0%",
+            "0",
+            "₹0.00",
+        ],  # noqa: E501
     ]
 
 
@@ -227,8 +241,8 @@ def test_delivery_chart_draws_the_daily_funnel(client, staff, fixture_messages):
     html = response.content.decode()
     assert html.count('<svg class="report-chart"') == 1
     assert (
-        html.count('<rect class="bar"') == 2 * 5
-    )  # two days x accepted/sent/delivered/read/failed
+        html.count('<rect class="bar"') == 2 * 6
+    )  # two days x accepted/sent/delivered/read/failed/paid orders
     assert 'data-group="10 Nov" data-figure="delivered" data-value="2"' in html
     assert 'data-group="11 Nov" data-figure="accepted" data-value="4"' in html
     assert 'data-group="11 Nov" data-figure="read" data-value="0"' in html
@@ -236,7 +250,7 @@ def test_delivery_chart_draws_the_daily_funnel(client, staff, fixture_messages):
 
 def test_ref_chart_draws_a_group_per_row(client, staff, fixture_messages):
     html = client.get(REFS, RANGE).content.decode()
-    assert html.count('<rect class="bar"') == 3 * 6
+    assert html.count('<rect class="bar"') == 3 * 7  # total, the funnel, paid orders
     assert 'data-group="diwali" data-figure="total" data-value="3"' in html
 
 
@@ -246,7 +260,7 @@ def test_default_period_is_the_last_seven_days_in_shop_time(client, staff):
     make(now - timedelta(days=8))
     response = client.get(DELIVERY)
     assert texts(page_tables(response)[0])[-1][3] == "1"
-    assert response.content.decode().count('<rect class="bar"') == 7 * 5
+    assert response.content.decode().count('<rect class="bar"') == 7 * 6
 
 
 def test_days_follow_the_shop_time_zone(settings, fixture_messages):
