@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -19,7 +20,7 @@ from orders.admin import ReadOnlyInline
 from orders.models import Order
 from orders.money import format_money, format_rupees
 
-from .models import Payment, PaymentRefund, PaymentStatus
+from .models import Payment, PaymentCheck, PaymentRefund, PaymentStatus
 from .payments.reconcile import order_payment_check
 from .payments.selectors import orders_payment_status_annotate
 from .selectors import payments_needing_attention
@@ -113,6 +114,44 @@ class OrderPaymentInline(PaymentColumns, ReadOnlyInline):
         return format_html('<a href="{}">{}</a>', url, payment.transaction_id)
 
 
+class OrderPaymentCheckInline(ReadOnlyInline):
+    """Beside the payment panel: the reconciliation's lookups of the order's payment at
+    Kaleyra (checkout.payments.reconcile), how many, the last one's time, outcome and answer,
+    and when the next is due."""
+
+    model = PaymentCheck
+    verbose_name = verbose_name_plural = "payment lookups (Get Payment Status)"
+    fields = readonly_fields = ("when", "outcome", "answer", "lookups", "next_lookup")
+
+    @admin.display(description="Last lookup")
+    def when(self, check):
+        return _local(check.last_checked_at)
+
+    @admin.display(description="Outcome")
+    def outcome(self, check):
+        return OUTCOME_LABELS.get(check.last_outcome, check.last_outcome or "-")
+
+    @admin.display(description="Answer")
+    def answer(self, check):
+        return check.last_note or "-"
+
+    @admin.display(description="Next lookup")
+    def next_lookup(self, check):
+        return _local(check.next_check_at)
+
+
+def _local(moment) -> str:
+    """A time as the admin shows it (the shop's time zone), or '-'."""
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else "-"
+
+
+OUTCOME_LABELS = {
+    "found": "found payment updates",
+    "none": "no payment yet",
+    "failed": "lookup failed",
+}
+
+
 class PaymentStatusFilter(admin.SimpleListFilter):
     title = "payment status"
     parameter_name = "payment_status"
@@ -154,7 +193,7 @@ def admin_payments_contribute(*, site=admin.site) -> None:
     list_display.insert(after, order_payment_status_column)
     model_admin.list_display = tuple(list_display)
     model_admin.list_filter = (*model_admin.list_filter, PaymentStatusFilter)
-    model_admin.inlines = (*model_admin.inlines, OrderPaymentInline)
+    model_admin.inlines = (*model_admin.inlines, OrderPaymentInline, OrderPaymentCheckInline)
     model_admin.actions = (*(model_admin.actions or ()), orders_payment_check_action)
     queryset_of = model_admin.get_queryset
 

@@ -3,13 +3,14 @@ panel on the order page, the Payment page with its raw events, "Payments needing
 
 import hashlib
 import html
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
-from checkout.models import Payment, PaymentRefund, PaymentStatus
+from checkout.models import Payment, PaymentCheck, PaymentRefund, PaymentStatus
 from checkout.payments.selectors import order_payment_status, orders_payment_status_annotate
 from messaging.models import CallbackReceipt, InboundEvent
 from orders.models import Order
@@ -122,6 +123,39 @@ def test_order_page_shows_the_payment_panel_escaped(admin_client):
     assert "amount or currency mismatch: paid ₹1,790.00, total ₹1,800.00" in text
     assert "rfnd_1 ₹10.00 (success)" in text
     assert f"/admin/checkout/payment/{paid.pk}/change/" in text
+
+
+def test_order_page_shows_the_payment_lookups(admin_client, settings):
+    settings.TIME_ZONE = "Asia/Kolkata"
+    order = OrderFactory(reference_id="PAY-LOOKUP")
+    OrderItemFactory(order=order)
+    checked = datetime(2026, 11, 10, 6, 30, tzinfo=UTC)
+    PaymentCheck.objects.create(
+        order=order,
+        lookups=3,
+        last_checked_at=checked,
+        next_check_at=checked + timedelta(minutes=30),
+        last_outcome="failed",
+        last_note=f"lookup failed; PAY-LOOKUP: 401 Unauthorized {EVIL}",
+    )
+    other = OrderFactory(reference_id="PAY-NO-LOOKUP")
+    text = admin_client.get(f"/admin/orders/order/{order.pk}/change/").content.decode()
+    assert "Payment lookups (Get Payment Status)" in text
+    cells = re.findall(r'<td class="field-(\w+)">\s*<p>(.*?)</p>', text, re.S)
+    lookups = {name: value.strip() for name, value in cells if name in LOOKUP_COLUMNS}
+    assert lookups == {
+        "when": "Nov. 10, 2026, noon",  # 06:30 UTC in Kolkata
+        "outcome": "lookup failed",
+        "answer": f"lookup failed; PAY-LOOKUP: 401 Unauthorized {html.escape(EVIL)}",
+        "lookups": "3",
+        "next_lookup": "Nov. 10, 2026, 12:30 p.m.",
+    }
+    assert EVIL not in text
+    text = admin_client.get(f"/admin/orders/order/{other.pk}/change/").content.decode()
+    assert "field-outcome" not in text  # never looked up: the panel is empty
+
+
+LOOKUP_COLUMNS = {"when", "outcome", "answer", "lookups", "next_lookup"}
 
 
 def test_payment_page_shows_refunds_and_raw_events_escaped(admin_client):
