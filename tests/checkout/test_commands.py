@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 
 from checkout.keys import private_key_from_settings
-from checkout.models import Payment
+from checkout.models import Payment, PaymentCheck
 from messaging.models import SentMessage
 from messaging.sandbox import KaleyraSandbox, SandboxConfig
 from orders.models import Order
@@ -225,3 +225,39 @@ def test_simulate_pay_pays_the_total_the_checkout_left(paying_sandbox):
     assert '"value": 200000' in printed
     assert "Order ORD-SIM-4: Processing, payment paid, total ₹2,000.00" in printed
     assert not Payment.objects.get(order=order).amount_mismatch
+
+
+def test_simulate_pay_drop_webhook_then_payments_reconcile_settles_it(paying_sandbox, settings):
+    order = sent_order(paying_sandbox, "ORD-SIM-5")
+    printed = pay(paying_sandbox, "ORD-SIM-5", "pay", "--drop-webhook")
+    assert '"reference_id": "ORD-SIM-5"' in printed and '"value": 180000' in printed
+    assert (
+        "< no webhook posted (dropped). `manage.py payments_reconcile ORD-SIM-5` looks the "
+        "payment up now" in printed
+    )
+    assert "Order ORD-SIM-5: Pending, payment unpaid, total ₹1,800.00" in printed
+    assert paying_sandbox.callbacks == [] and not Payment.objects.exists()
+
+    settings.KALEYRA_API_BASE_URL = paying_sandbox.base_url
+    settings.KALEYRA_SID = paying_sandbox.config.sid
+    settings.KALEYRA_API_KEY = paying_sandbox.config.api_key
+    settings.KALEYRA_PHONE_NUMBER_ID = settings.KALEYRA_PAYMENT_CONFIGURATION_ID = "sandbox"
+    out = StringIO()
+    call_command("payments_reconcile", "ORD-SIM-5", stdout=out)
+    assert out.getvalue() == "ORD-SIM-5: found: 1 payment update(s) found\nDone.\n"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    [payment] = Payment.objects.filter(order=order)
+    assert (payment.status, payment.amount, payment.reference_id) == (
+        "success",
+        180000,
+        "ORD-SIM-5",
+    )
+    assert SentMessage.objects.filter(order=order, kind="order_status").count() == 1
+
+
+def test_payments_reconcile_refuses_an_unknown_reference_and_looks_nothing_up(db):
+    order = OrderFactory(reference_id="ORD-REC-1")
+    with pytest.raises(CommandError, match="No order with the reference NOPE-9; nothing looked up"):
+        call_command("payments_reconcile", "ORD-REC-1", "NOPE-9", stdout=StringIO())
+    assert not PaymentCheck.objects.filter(order=order).exists()

@@ -35,7 +35,8 @@ class Command(BaseCommand):
         "an app secret is known), post it, decrypt and print the answer. "
         "Actions: ping | get_coupons | apply_coupon CODE | remove_coupon | apply_shipping PINCODE. "
         "`pay [--status ...]` has the Kaleyra sandbox pay the reference: it posts Kaleyra's "
-        "payment webhook to its callback URL (this project's /kaleyra/callbacks/)."
+        "payment webhook to its callback URL (this project's /kaleyra/callbacks/); with "
+        "--drop-webhook it posts none (a lost webhook), for payments_reconcile to find."
     )
 
     def add_arguments(self, parser):
@@ -63,6 +64,12 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--refund-amount", help="pay --status refund: rupees refunded (default: all)."
+        )
+        parser.add_argument(
+            "--drop-webhook",
+            action="store_true",
+            help="pay: the sandbox keeps the payment (Get Payment Status answers it) but posts "
+            "no webhook, as if it were lost; `payments_reconcile REFERENCE` then finds it.",
         )
         parser.add_argument(
             "--user-id", help="The customer's WhatsApp number (default: the order's customer)."
@@ -156,6 +163,8 @@ class Command(BaseCommand):
         show where the order stands."""
         reference_id = options["reference_id"]
         request = {"reference_id": reference_id, "status": options["status"]}
+        if options["drop_webhook"]:
+            request["drop_webhook"] = True
         for name in ("amount", "refund_amount"):
             if options[name] is not None:
                 try:
@@ -187,9 +196,15 @@ class Command(BaseCommand):
         events = answer.json()["events"]
         for event in events:
             self.stdout.write(json.dumps(event, indent=2, ensure_ascii=False))
-        posted = self._wait_for_callbacks(base, options, reference_id, before + len(events))
-        for callback in posted[before:]:
-            self.stdout.write(f"< webhook {callback['status']}: HTTP {callback['answer']}")
+        if options["drop_webhook"]:
+            self.stdout.write(
+                f"< no webhook posted (dropped). `manage.py payments_reconcile {reference_id}` "
+                "looks the payment up now; the periodic job does after PAYMENT_LOOKUP_AFTER."
+            )
+        else:
+            posted = self._wait_for_callbacks(base, options, reference_id, before + len(events))
+            for callback in posted[before:]:
+                self.stdout.write(f"< webhook {callback['status']}: HTTP {callback['answer']}")
         if order is not None:
             order.refresh_from_db()
             self.stdout.write(
