@@ -255,6 +255,7 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             description=settings.PAYMENT_STATUS_DESCRIPTION,
             source=SOURCE,
             move=False,
+            references={order.pk: payment.reference_id},  # what the customer paid on
         )
 
 

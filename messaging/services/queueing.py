@@ -20,7 +20,7 @@ from coupons.errors import CouponError
 from coupons.models import CouponPool
 from coupons.services import coupon_send_check, pool_code_assign, pool_codes_assign
 from orders.models import EventSource, Order, OrderEvent
-from orders.selectors import order_reference_latest
+from orders.selectors import order_get_by_reference, order_reference_latest
 from orders.services import order_event_record, order_reference_issue, order_status_change
 
 from ..errors import MessagingError
@@ -80,10 +80,19 @@ def _order_details_draft(order, spec: BatchSpec, *, header_image_url, source, us
     return MessageDraft(kind=spec.kind, recipient=to, payload=payload, order=order)
 
 
-def _order_status_draft(order, spec: BatchSpec, *, status, description):
+def _order_status_draft(order, spec: BatchSpec, *, status, description, references=None):
     to = _order_phone(order)
-    last = order_reference_latest(order=order)
-    reference_id = last.reference_id if last else order.reference_id
+    reference_id = (references or {}).get(order.pk)
+    if reference_id is None:
+        last = order_reference_latest(order=order)
+        reference_id = last.reference_id if last else order.reference_id
+    else:
+        owner = order_get_by_reference(reference_id=reference_id)
+        if owner is None or owner.pk != order.pk:
+            raise MessagingError(
+                f"{reference_id} is not a reference of order {order.reference_id}.",
+                code="reference_not_of_order",
+            )
     payload = order_status_payload(
         reference_id=reference_id,
         status=status,
@@ -151,12 +160,16 @@ def order_status_send(
     dry_run: bool = False,
     batch: SendBatch | None = None,
     move: bool = True,
+    references: dict | None = None,
     **options,
 ) -> QueueResult:
     """Move each order to `status` and queue the order-status message telling its customer.
     An order whose message cannot be built, or that cannot make the move, is refused and left
     as it was. `move=False`: only tell the customer (the caller made the move itself, e.g. a
-    captured payment). `options` as for order_details_send."""
+    captured payment). The message carries the order's latest reference (its own, or the last
+    resend's), or the one `references` gives for the order's id (e.g. the reference a payment
+    was made on; one that is not the order's is refused). `options` as for
+    order_details_send."""
     description = (description or "").strip()
     order_status_check(status=status, description=description)
     spec = batch_spec(kind=MessageKind.ORDER_STATUS, detail=status, batch=batch, **options)
@@ -165,7 +178,12 @@ def order_status_send(
         drafts, refused = drafts_build(
             spec=spec,
             targets=_order_targets(orders),
-            build=partial(_order_status_draft, status=status, description=description),
+            build=partial(
+                _order_status_draft,
+                status=status,
+                description=description,
+                references=references,
+            ),
         )
         if not move:  # the caller moved the orders already (a payment, in its transaction)
             return batch_write(

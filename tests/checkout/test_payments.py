@@ -13,10 +13,11 @@ from config.demo import DEMO_ADDRESS, DEMO_REFERENCE_ID
 from coupons.models import CouponRedemption
 from coupons.services import order_apply_coupon
 from messaging.models import InboundEvent, SentMessage
+from messaging.services import order_status_send
 from orders.errors import OrderError
 from orders.models import EventSource, Order, OrderEvent, OrderStatus
 from orders.money import format_money
-from orders.services import order_status_change
+from orders.services import order_reference_issue, order_status_change
 from tests.factories import OrderFactory, OrderItemFactory
 from tests.messaging.callback_bodies import CREDENTIALS, post_json
 
@@ -164,6 +165,35 @@ def test_a_captured_payment_moves_the_order_to_processing_and_tells_the_customer
         }
     ]
     assert message.status == "queued"
+
+
+@pytest.mark.parametrize("paid_on", ["own", "resend"])
+def test_the_status_message_carries_the_reference_the_customer_paid_on(client, demo, paid_on):
+    """Two checkout messages sent (the order's own reference, then -2): the processing message
+    answers the payment on the reference it was made on, not the latest issued one."""
+    issued = [order_reference_issue(order=demo), order_reference_issue(order=demo)]
+    assert issued == [REFERENCE, f"{REFERENCE}-2"]
+    reference = REFERENCE if paid_on == "own" else f"{REFERENCE}-2"
+    post(client, payment_body(reference=reference, amount=total(demo)))
+    [message] = status_messages(demo)
+    [component] = message.payload["messaging_object"]["template"]["components"]
+    assert component["parameters"][0]["order_status"]["reference_id"] == reference
+    assert message.ref == reference
+
+
+def test_a_status_message_on_another_orders_reference_is_refused(demo):
+    other = OrderFactory(reference_id="OTHER-1")
+    result = order_status_send(
+        orders=[demo],
+        status=OrderStatus.PROCESSING,
+        move=False,
+        references={demo.pk: "OTHER-1"},
+    )
+    assert [(r.target, r.code, r.reason) for r in result.refused] == [
+        (REFERENCE, "reference_not_of_order", f"OTHER-1 is not a reference of order {REFERENCE}.")
+    ]
+    assert not SentMessage.objects.exists()
+    assert other.reference_id == "OTHER-1"
 
 
 def test_the_same_captured_update_again_changes_nothing(client, demo):
