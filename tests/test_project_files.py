@@ -1,5 +1,6 @@
 """docker-compose.yml cannot run here (no Docker engine): check that everything it names exists."""
 
+import ast
 import importlib
 import importlib.util
 import re
@@ -89,3 +90,19 @@ def test_every_scheduled_job_is_a_registered_task_that_runs():
         task = app.tasks[entry["task"]]
         result = task.apply()
         assert result.successful(), (entry["task"], result.traceback)
+
+
+def test_no_module_imports_another_modules_private_names():
+    """Helpers used across modules are public and documented (e.g. messaging.callbacks.fields):
+    no `from x import _name` in the apps."""
+    private = []
+    for app in ("common", "orders", "coupons", "messaging", "checkout", "config"):
+        for path in (ROOT / app).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom):
+                    private += [
+                        f"{path.relative_to(ROOT)}: {node.module} {alias.name}"
+                        for alias in node.names
+                        if alias.name.startswith("_") and not alias.name.startswith("__")
+                    ]
+    assert private == []

@@ -6,8 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from common.errors import DomainError
-from messaging.callbacks.fields import CallbackParseError, _object, _text
-from messaging.callbacks.parsers import _timestamp
+from messaging.callbacks.fields import CallbackParseError, object_read, text_read, timestamp_read
 
 from ..models import TransactionStatus
 
@@ -58,11 +57,11 @@ def payment_update_parse(*, data) -> PaymentUpdate:
 
 
 def _parse(data) -> PaymentUpdate:
-    data = _object(data, "The payment update")
-    payment = _object(data.get("payment"), "payment")
-    transaction = _object(payment.get("transaction"), "payment.transaction")
-    provider_status = _text(data.get("status"), 32).lower()
-    status = _text(transaction.get("status"), 16).lower()
+    data = object_read(data, "The payment update")
+    payment = object_read(data.get("payment"), "payment")
+    transaction = object_read(payment.get("transaction"), "payment.transaction")
+    provider_status = text_read(data.get("status"), 32).lower()
+    status = text_read(transaction.get("status"), 16).lower()
     if not status:
         status = _PAYMENT_STATUSES.get(provider_status, "")
     if status not in TransactionStatus.values:
@@ -71,7 +70,7 @@ def _parse(data) -> PaymentUpdate:
             f"{', '.join(TransactionStatus.values)}."
         )
     error = transaction.get("error")
-    error = _object(error, "payment.transaction.error") if error else {}
+    error = object_read(error, "payment.transaction.error") if error else {}
     amount_source = transaction if "amount" in transaction else payment
     return PaymentUpdate(
         reference_id=_required(payment.get("reference_id"), "payment.reference_id", 35),
@@ -79,17 +78,17 @@ def _parse(data) -> PaymentUpdate:
         gateway=_required(transaction.get("type"), "payment.transaction.type", 32).lower(),
         transaction_id=_required(transaction.get("id"), "payment.transaction.id", 128),
         status=status,
-        method=_text(transaction.get("method_type"), 32).lower(),
+        method=text_read(transaction.get("method_type"), 32).lower(),
         amount=_amount(amount_source.get("amount"), "payment.transaction.amount"),
         currency=_required(
             transaction.get("currency") or payment.get("currency"), "payment.currency", 3
         ).upper(),
-        error_code=_text(error.get("code"), 64),
-        error_reason=_text(error.get("reason"), 255),
-        created_at=_timestamp(
+        error_code=text_read(error.get("code"), 64),
+        error_reason=text_read(error.get("reason"), 255),
+        created_at=timestamp_read(
             transaction.get("created_timestamp"), "payment.transaction.created_timestamp"
         ),
-        updated_at=_timestamp(
+        updated_at=timestamp_read(
             transaction.get("updated_timestamp"), "payment.transaction.updated_timestamp"
         ),
         refunds=tuple(_refunds(transaction.get("refunds"))),
@@ -97,7 +96,7 @@ def _parse(data) -> PaymentUpdate:
 
 
 def _required(value, path: str, limit: int) -> str:
-    text = _text(value, None).strip()
+    text = text_read(value, None).strip()
     if not text:
         raise PaymentUpdateInvalid(f"{path} is missing.")
     if len(text) > limit:
@@ -107,7 +106,7 @@ def _required(value, path: str, limit: int) -> str:
 
 def _amount(value, path: str) -> int:
     """{"offset": 100, "value": 450} -> 450 paise (any offset, brought to 100)."""
-    value = _object(value, path)
+    value = object_read(value, path)
     number, offset = value.get("value"), value.get("offset", 100)
     for part, name in ((number, "value"), (offset, "offset")):
         if isinstance(part, bool) or not isinstance(part, int):
@@ -127,11 +126,11 @@ def _refunds(refunds):
         raise PaymentUpdateInvalid("payment.transaction.refunds must be a list.")
     for index, refund in enumerate(refunds):
         path = f"payment.transaction.refunds[{index}]"
-        refund = _object(refund, path)
+        refund = object_read(refund, path)
         yield RefundUpdate(
             refund_id=_required(refund.get("id"), f"{path}.id", 128),
             amount=_amount(refund.get("amount"), f"{path}.amount"),
-            status=_text(refund.get("status"), 32).lower(),
-            created_at=_timestamp(refund.get("created_timestamp"), f"{path}.created_timestamp"),
-            updated_at=_timestamp(refund.get("updated_timestamp"), f"{path}.updated_timestamp"),
+            status=text_read(refund.get("status"), 32).lower(),
+            created_at=timestamp_read(refund.get("created_timestamp"), f"{path}.created_timestamp"),
+            updated_at=timestamp_read(refund.get("updated_timestamp"), f"{path}.updated_timestamp"),
         )

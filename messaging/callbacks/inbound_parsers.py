@@ -7,7 +7,7 @@ import math
 from messaging.models import InboundEvent
 
 from .events import InboundItem
-from .fields import CallbackParseError, _clean, _id, _join, _object, _text
+from .fields import CallbackParseError, id_read, object_read, path_join, text_clean, text_read
 
 T = InboundEvent.Type
 
@@ -23,22 +23,22 @@ def messages_parse(value: dict, path: str, extra: dict) -> list[InboundItem]:
         raise CallbackParseError(f"{path}.contacts must be a list.")
     names = {}
     for index, contact in enumerate(contacts):
-        contact = _object(contact, f"{path}.contacts[{index}]")
+        contact = object_read(contact, f"{path}.contacts[{index}]")
         profile = contact.get("profile")
-        names[_text(contact.get("wa_id"), 32)] = profile if isinstance(profile, dict) else {}
+        names[text_read(contact.get("wa_id"), 32)] = profile if isinstance(profile, dict) else {}
     items = []
     for index, message in enumerate(messages):
         message_path = f"{path}.messages[{index}]"
-        message = _object(message, message_path)
-        sender = _text(message.get("from"), 32)
+        message = object_read(message, message_path)
+        sender = text_read(message.get("from"), 32)
         data = {"message": message, "contact": names.get(sender, {}), "extra_info": extra}
         items.append(
             InboundItem(
                 T.MESSAGE,
                 storable(data),
-                type_name=_text(message.get("type"), 64),
-                reference=_text(extra.get("reply_to"), 255),
-                external_id=_id(message.get("id"), f"{message_path}.id"),
+                type_name=text_read(message.get("type"), 64),
+                reference=text_read(extra.get("reply_to"), 255),
+                external_id=id_read(message.get("id"), f"{message_path}.id"),
                 phone=sender,
             )
         )
@@ -52,9 +52,11 @@ def flat_message_parse(document: dict, path: str, type_name: str) -> InboundItem
         T.MESSAGE,
         storable(document),
         type_name=type_name,
-        reference=_text(document.get("reply_to"), 255),
-        external_id=_id(document.get("id") or document.get("message_id"), _join(path, "id")),
-        phone=_text(document.get("from") or document.get("mobile"), 32),
+        reference=text_read(document.get("reply_to"), 255),
+        external_id=id_read(
+            document.get("id") or document.get("message_id"), path_join(path, "id")
+        ),
+        phone=text_read(document.get("from") or document.get("mobile"), 32),
     )
 
 
@@ -64,20 +66,20 @@ def payment_parse(document: dict, path: str) -> InboundItem:
     payment = document.get("payment")
     if payment is None:
         payment = {}
-    payment = _object(payment, _join(path, "payment"))
+    payment = object_read(payment, path_join(path, "payment"))
     transaction = payment.get("transaction") or {}
-    transaction = _object(transaction, _join(path, "payment.transaction"))
+    transaction = object_read(transaction, path_join(path, "payment.transaction"))
     status = document.get("status")
     if status is not None and not isinstance(status, str):
-        raise CallbackParseError(f"{_join(path, 'status')} must be a string.")
+        raise CallbackParseError(f"{path_join(path, 'status')} must be a string.")
     return InboundItem(
         T.PAYMENT,
         storable(document),
         type_name="payment",
-        status=_text(status, 64),
-        reference=_text(payment.get("reference_id"), 255),
-        external_id=_text(transaction.get("id") or document.get("id"), 255),
-        phone=_text(document.get("phone_number") or document.get("mobile"), 32),
+        status=text_read(status, 64),
+        reference=text_read(payment.get("reference_id"), 255),
+        external_id=text_read(transaction.get("id") or document.get("id"), 255),
+        phone=text_read(document.get("phone_number") or document.get("mobile"), 32),
     )
 
 
@@ -85,16 +87,16 @@ def template_parse(source: dict, data: dict, path: str, type_name: str) -> Inbou
     """A template-status change (WhatsApp's message_template_status_update, or a flat body)."""
     status = source.get("event") or source.get("status")
     if status is not None and not isinstance(status, str):
-        raise CallbackParseError(f"{_join(path, 'event')} must be a string.")
+        raise CallbackParseError(f"{path_join(path, 'event')} must be a string.")
     name = source.get("message_template_name") or source.get("template_name")
     template_id = source.get("message_template_id") or source.get("template_id")
     return InboundItem(
         T.TEMPLATE_STATUS,
         storable(data),
         type_name=type_name,
-        status=_text(status, 64),
-        reference=_text(name or source.get("name"), 255),
-        external_id=_text(template_id or source.get("id"), 255),
+        status=text_read(status, 64),
+        reference=text_read(name or source.get("name"), 255),
+        external_id=text_read(template_id or source.get("id"), 255),
     )
 
 
@@ -104,9 +106,9 @@ def unknown_parse(document: dict, type_name: str) -> InboundItem:
         T.UNKNOWN,
         storable(document),
         type_name=type_name,
-        status=_text(status, 64) if isinstance(status, str) else "",
-        external_id=_text(document.get("id") or document.get("message_id"), 255),
-        phone=_text(document.get("phone_number") or document.get("mobile"), 32),
+        status=text_read(status, 64) if isinstance(status, str) else "",
+        external_id=text_read(document.get("id") or document.get("message_id"), 255),
+        phone=text_read(document.get("phone_number") or document.get("mobile"), 32),
     )
 
 
@@ -121,11 +123,11 @@ def storable(value):
 
 def _storable_value(value):
     if isinstance(value, dict):
-        return {_clean(str(k)): _storable_value(v) for k, v in value.items()}
+        return {text_clean(str(k)): _storable_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_storable_value(v) for v in value]
     if isinstance(value, str):
-        return _clean(value)
+        return text_clean(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value

@@ -12,16 +12,21 @@ Everything a client can send either parses or raises CallbackParseError naming w
 import hashlib
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
-
-from django.conf import settings
-from django.utils.dateparse import parse_datetime
+from datetime import datetime
 
 from common.webhooks import FORM_TYPES, WebhookBodyError, form_fields_parse, media_type
 
 from .events import InboundItem
-from .fields import MAX_ID_LENGTH, CallbackParseError, _clean, _id, _join, _object, _text
+from .fields import (
+    MAX_ID_LENGTH,
+    CallbackParseError,
+    id_read,
+    object_read,
+    path_join,
+    text_clean,
+    text_read,
+    timestamp_read,
+)
 from .inbound_parsers import (
     T,
     flat_message_parse,
@@ -33,10 +38,8 @@ from .inbound_parsers import (
 )
 from .statuses import status_normalise
 
-__all__ = ["MAX_ID_LENGTH", "CallbackParseError", "StatusEvent", "_clean", "callback_events_parse"]
+__all__ = ["MAX_ID_LENGTH", "CallbackParseError", "StatusEvent", "callback_events_parse"]
 
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 TEMPLATE_TYPES = {"template", "template_status", "message_template_status_update"}
 TEMPLATE_FIELD = "message_template_status_update"
 # What an item that is a delivery status may call its own type.
@@ -130,7 +133,7 @@ def _type_name(document: dict) -> str:
     value = document.get("type")
     if not isinstance(value, str):
         return ""
-    return _clean(value).strip().lower()[:64]
+    return text_clean(value).strip().lower()[:64]
 
 
 def _is_delivery_status(document: dict) -> bool:
@@ -139,17 +142,19 @@ def _is_delivery_status(document: dict) -> bool:
 
 
 def _v2_parse(document: dict, path: str) -> list[StatusEvent | InboundItem]:
-    meta = _object(document.get("meta_object"), _join(path, "meta_object"))
-    extra = _object(document.get("extra_info") or {}, _join(path, "extra_info"))
+    meta = object_read(document.get("meta_object"), path_join(path, "meta_object"))
+    extra = object_read(document.get("extra_info") or {}, path_join(path, "extra_info"))
     common = {
-        "top_message_id": _id(document.get("message_id"), _join(path, "message_id")),
-        "extra_message_id": _id(extra.get("message_id"), _join(path, "extra_info.message_id")),
-        "ref": _text(extra.get("ref"), 255),
-        "ref1": _text(extra.get("ref1"), 255),
-        "ref2": _text(extra.get("ref2"), 255),
+        "top_message_id": id_read(document.get("message_id"), path_join(path, "message_id")),
+        "extra_message_id": id_read(
+            extra.get("message_id"), path_join(path, "extra_info.message_id")
+        ),
+        "ref": text_read(extra.get("ref"), 255),
+        "ref1": text_read(extra.get("ref1"), 255),
+        "ref2": text_read(extra.get("ref2"), 255),
     }
     events, others = [], []
-    for value_path, value, field in _v2_values(meta, _join(path, "meta_object")):
+    for value_path, value, field in _v2_values(meta, path_join(path, "meta_object")):
         found = _v2_value_events(value, value_path, common, extra)
         if found is not None:
             events += found
@@ -162,7 +167,8 @@ def _v2_parse(document: dict, path: str) -> list[StatusEvent | InboundItem]:
             if others:
                 return others
             raise CallbackParseError(
-                f"{_join(path, 'meta_object')} holds no statuses and there is no top-level status."
+                f"{path_join(path, 'meta_object')} holds no statuses and there is no top-level "
+                "status."
             )
         events.append(_event(document, path, common, provider_status_key="status"))
     return events + others
@@ -192,54 +198,58 @@ def _v2_values(meta: dict, path: str):
         if not isinstance(entries, list):
             raise CallbackParseError(f"{path}.entry must be a list.")
         for e, entry in enumerate(entries):
-            changes = _object(entry, f"{path}.entry[{e}]").get("changes") or []
+            changes = object_read(entry, f"{path}.entry[{e}]").get("changes") or []
             if not isinstance(changes, list):
                 raise CallbackParseError(f"{path}.entry[{e}].changes must be a list.")
             for c, change in enumerate(changes):
                 change_path = f"{path}.entry[{e}].changes[{c}]"
-                change = _object(change, change_path)
-                value = _object(change.get("value"), f"{change_path}.value")
-                yield f"{change_path}.value", value, _text(change.get("field"), 64)
+                change = object_read(change, change_path)
+                value = object_read(change.get("value"), f"{change_path}.value")
+                yield f"{change_path}.value", value, text_read(change.get("field"), 64)
     elif "value" in meta:
-        yield f"{path}.value", _object(meta["value"], f"{path}.value"), _text(meta.get("field"), 64)
+        yield (
+            f"{path}.value",
+            object_read(meta["value"], f"{path}.value"),
+            text_read(meta.get("field"), 64),
+        )
     else:
         yield path, meta, ""
 
 
 def _v2_status_parse(item, path: str, common: dict) -> StatusEvent:
-    item = _object(item, path)
-    fields = dict(common, wa_message_id=_id(item.get("id"), f"{path}.id"))
+    item = object_read(item, path)
+    fields = dict(common, wa_message_id=id_read(item.get("id"), f"{path}.id"))
     errors = item.get("errors") or []
     if not isinstance(errors, list):
         raise CallbackParseError(f"{path}.errors must be a list.")
     if errors:
-        error = _object(errors[0], f"{path}.errors[0]")
+        error = object_read(errors[0], f"{path}.errors[0]")
         error_data = error.get("error_data")
         details = error_data.get("details") if isinstance(error_data, dict) else None
-        fields["error_code"] = _text(error.get("code"), 32)
-        fields["error_title"] = _text(error.get("title") or error.get("message"), 255)
-        fields["error_details"] = _text(details or error.get("message"), None)
-    fields["recipient"] = _text(item.get("recipient_id"), 32)
+        fields["error_code"] = text_read(error.get("code"), 32)
+        fields["error_title"] = text_read(error.get("title") or error.get("message"), 255)
+        fields["error_details"] = text_read(details or error.get("message"), None)
+    fields["recipient"] = text_read(item.get("recipient_id"), 32)
     return _event(item, path, fields, provider_status_key="status")
 
 
 def _flat_parse(document: dict, path: str) -> StatusEvent:
     fields = {
-        "top_message_id": _id(document.get("id"), _join(path, "id")),
-        "extra_message_id": _id(document.get("message_id"), _join(path, "message_id")),
-        "recipient": _text(document.get("mobile") or document.get("phone_number"), 32),
-        "ref": _text(document.get("ref"), 255),
-        "ref1": _text(document.get("ref1"), 255),
-        "ref2": _text(document.get("ref2"), 255),
-        "error_code": _text(document.get("error_code"), 32),
-        "error_title": _text(document.get("error"), 255),
-        "error_details": _text(document.get("error"), None),
+        "top_message_id": id_read(document.get("id"), path_join(path, "id")),
+        "extra_message_id": id_read(document.get("message_id"), path_join(path, "message_id")),
+        "recipient": text_read(document.get("mobile") or document.get("phone_number"), 32),
+        "ref": text_read(document.get("ref"), 255),
+        "ref1": text_read(document.get("ref1"), 255),
+        "ref2": text_read(document.get("ref2"), 255),
+        "error_code": text_read(document.get("error_code"), 32),
+        "error_title": text_read(document.get("error"), 255),
+        "error_details": text_read(document.get("error"), None),
     }
     return _event(document, path, fields, provider_status_key="status")
 
 
 def _event(source: dict, path: str, fields: dict, *, provider_status_key: str) -> StatusEvent:
-    status_path = _join(path, provider_status_key)
+    status_path = path_join(path, provider_status_key)
     raw_status = source.get(provider_status_key)
     if raw_status is None or raw_status == "":
         raise CallbackParseError(f"{status_path} is missing.")
@@ -256,39 +266,7 @@ def _event(source: dict, path: str, fields: dict, *, provider_status_key: str) -
         raise CallbackParseError(f"{path or 'The body'} carries no message id.")
     return StatusEvent(
         status=status,
-        provider_status=_clean(raw_status).strip()[:32],
-        occurred_at=_timestamp(source.get("timestamp"), _join(path, "timestamp")),
+        provider_status=text_clean(raw_status).strip()[:32],
+        occurred_at=timestamp_read(source.get("timestamp"), path_join(path, "timestamp")),
         **fields,
     )
-
-
-def _timestamp(value, path: str) -> datetime | None:
-    """Unix seconds (WhatsApp sends them as a string), milliseconds, or an ISO date-time (a
-    naive one is in the shop's time zone)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise CallbackParseError(f"{path} must be unix seconds or an ISO date-time.")
-    text = _clean(str(value)).strip()
-    problem = f"{path} '{text[:40]}' is not a unix time or ISO date-time between 2000 and 2100."
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        if seconds > 1e11:  # milliseconds
-            seconds /= 1000
-        if not EARLIEST.timestamp() <= seconds < LATEST.timestamp():
-            raise CallbackParseError(problem)
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    try:
-        parsed = parse_datetime(text)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise CallbackParseError(problem)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=ZoneInfo(settings.TIME_ZONE))
-    if not EARLIEST <= parsed < LATEST:
-        raise CallbackParseError(problem)
-    return parsed

@@ -25,7 +25,8 @@ from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
 from .events import InboundItem, inbound_event_store
-from .parsers import StatusEvent, _clean
+from .fields import text_clean
+from .parsers import StatusEvent
 from .statuses import FAILURES, RANK, TIMESTAMP_FIELDS
 
 logger = logging.getLogger(__name__)
@@ -48,13 +49,13 @@ def callback_receipt_store(
     handled yet (other types)."""
     with transaction.atomic():
         receipt = CallbackReceipt.objects.create(
-            content_type=_clean(content_type)[:255],
-            body=_clean(body.decode("utf-8", "backslashreplace")),
+            content_type=text_clean(content_type)[:255],
+            body=text_clean(body.decode("utf-8", "backslashreplace")),
             body_sha256=hashlib.sha256(body).hexdigest(),
             size=len(body) if size is None else size,
             truncated=truncated,
             remote_addr=remote_addr,
-            rejected_reason=_clean(rejected_reason),
+            rejected_reason=text_clean(rejected_reason),
             event_count=len(events),
         )
         created = _events_store(receipt=receipt, events=events)
@@ -71,9 +72,9 @@ def callback_receipt_outcome_store(
     parse outcome, written once (the raw fields never change)."""
     with transaction.atomic():
         CallbackReceipt.objects.filter(pk=receipt.pk, event_count=0, rejected_reason="").update(
-            event_count=len(events), rejected_reason=_clean(rejected_reason)
+            event_count=len(events), rejected_reason=text_clean(rejected_reason)
         )
-        receipt.event_count, receipt.rejected_reason = len(events), _clean(rejected_reason)
+        receipt.event_count, receipt.rejected_reason = len(events), text_clean(rejected_reason)
         return _events_store(receipt=receipt, events=events)
 
 
