@@ -14,7 +14,7 @@ from checkout.crypto import (
 )
 from checkout.payments.selectors import order_payment_status
 from config.demo import DEMO_ADDRESS
-from messaging.sandbox_payments import PAY_STATUSES
+from messaging.sandbox import PAY_STATUSES
 from orders.money import format_money, parse_rupees
 from orders.selectors import order_get_by_reference
 from orders.serializers import order_details_build

@@ -1,4 +1,5 @@
-"""The Kaleyra sandbox's WhatsApp Payments side (messaging.sandbox serves it).
+"""The Kaleyra sandbox's WhatsApp Payments side (messaging.sandbox serves it; Payments is a
+part of KaleyraSandbox).
 
 POST /_sandbox/pay {"reference_id": "...", "status": "...", "amount": 165000, "currency": "INR",
 "gateway": "razorpay", "refund_amount": 1000} makes the customer pay a reference. The sandbox then
@@ -23,6 +24,7 @@ the sandbox accepted for that reference. Every update is kept per reference
 import time
 import uuid
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 PAY_STATUSES = ("captured", "pending", "pending-captured", "failed", "wrong-amount", "refund")
 GATEWAYS = ("razorpay", "payu", "billdesk", "zaakpay")
@@ -210,3 +212,33 @@ def payment_events(request: PayRequest, *, sent: tuple[int, str] | None, previou
             )
         )
     return events
+
+
+class Payments:
+    """KaleyraSandbox's payments: pay a reference, answer Get Payment Status."""
+
+    def pay(self, data) -> list:
+        """Carry out a pay request (see this module) and queue its payment
+        updates for the callback URL; PayError says why it cannot."""
+        if not self.config.callback_url:
+            raise PayError("the sandbox has no callback_url to post the payment to")
+        request = PayRequest.from_json(data)
+        with self.lock:
+            sent = order_details_sent(self.messages, request.reference_id)
+            previous = self.payments.setdefault(request.reference_id, [])
+            events = payment_events(request, sent=sent, previous=previous)
+            previous.extend(events)
+        if not request.drop_webhook:
+            self._callback_queue.put(("payment", events))  # one worker: posted in order
+        return events
+
+    def payment_status(self, *, sid, headers, reference_id) -> tuple[int, dict]:
+        """Get Payment Status: every update posted (or dropped) for the reference, in the
+        payment webhook's shape, under `payments`; 404 when the reference was never paid."""
+        if sid != self.config.sid or headers.get("api-key") != self.config.api_key:
+            return 401, {"code": "WA401", "message": "Authentication failed"}
+        with self.lock:
+            events = list(self.payments.get(unquote(reference_id), []))
+        if not events:
+            return 404, {"code": "404", "message": f"No payment for {unquote(reference_id)}"}
+        return 200, {"payments": events}
