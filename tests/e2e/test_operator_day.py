@@ -324,6 +324,11 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
         page.click("#csv-link")
     rows = list(csv.reader(Path(download.value.path()).read_text().splitlines()))
     assert rows[0][0] and any(str(total_messages) in row for row in rows)
+    # the order paid in 3b: one paid order and its total, at the end of the total row
+    assert rows[0][-2:] == ["Paid orders", "Revenue (₹)"]
+    [totals] = [row for row in rows if row and row[0] == "Total"]
+    assert totals[-2:] == ["1", f"₹{total / 100:,.2f}"]
+    expect(footer).to_contain_text(f"₹{total / 100:,.2f}")
 
     page.goto(f"{url}/admin/reports/refs/?group_by=ref2")
     expect(page.locator("svg").first).to_be_visible()
