@@ -52,5 +52,9 @@ def test_a_batch_of_callbacks_over_http_shows_in_the_reports(
     client.force_login(staff)
     csv_text = client.get("/admin/reports/refs/", {"batch": batch.pk, "format": "csv"}).content
     rows = [line.split(",") for line in csv_text.decode().splitlines()]
-    # ref, messages, queued, accepted, sent, delivered, read, failed, not sent, rates
-    assert rows[1] == ["launch", "4", "0", "4", "3", "2", "1", "1", "0", "50.0%", "50.0%"]
+    # ref, messages, queued, accepted, sent, delivered, read, failed, not sent, rates, paid
+    # orders, revenue
+    assert rows[1] == [
+        *["launch", "4", "0", "4", "3", "2", "1", "1", "0", "50.0%", "50.0%"],
+        *["0", "₹0.00"],
+    ]
