@@ -112,5 +112,9 @@ def test_sandbox_callbacks_for_a_batch_reach_messages_history_and_reports(sandbo
     client.force_login(staff)
     csv_text = client.get("/admin/reports/refs/", {"batch": batch.pk, "format": "csv"})
     rows = [line.split(",") for line in csv_text.content.decode().splitlines()]
-    # ref, messages, queued, accepted, sent, delivered, read, failed, not sent, rates
-    assert rows[1] == ["launch", "4", "0", "4", "4", "3", "3", "1", "0", "75.0%", "100.0%"]
+    # ref, messages, queued, accepted, sent, delivered, read, failed, not sent, rates, paid
+    # orders, revenue
+    assert rows[1] == [
+        *["launch", "4", "0", "4", "4", "3", "3", "1", "0", "75.0%", "100.0%"],
+        *["0", "₹0.00"],
+    ]
