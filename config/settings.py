@@ -178,6 +178,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["common.api.schema.api_paths_only"],
 }
 
 # Celery: an embedded filesystem broker by default (nothing to install; a real
