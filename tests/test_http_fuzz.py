@@ -50,6 +50,7 @@ PUBLIC_URLS = {
     "/api/v1/batches/<int:pk>/",
     "/api/v1/schema/",
     "/api/v1/docs/",
+    "/api/v1/^(?P<rest>.*)$",  # the API's JSON 404
 }
 # The REST API's URLs as fuzzed (its bodies are fuzzed against the schema by schemathesis:
 # tests/test_api_schema.py).
@@ -66,6 +67,7 @@ API_URLS = [
     "/api/v1/batches/1/",
     "/api/v1/schema/",
     "/api/v1/docs/",
+    "/api/v1/messages/null/",
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "BREW"]
 CONTENT_TYPES = [

@@ -2,11 +2,12 @@
 body size limit, JSON only, Idempotency-Key on POST, cursor pagination."""
 
 from django.conf import settings
+from django.http import JsonResponse
 from rest_framework.views import APIView
 
 from . import schema as _schema  # noqa: F401 - registers the API key scheme
 from .auth import ApiKeyAuthentication, HasScope
-from .errors import BodyTooLarge
+from .errors import BodyTooLarge, api_error_body
 from .idempotency import idempotent_call
 from .pagination import ApiCursorPagination
 from .throttle import ApiKeyThrottle
@@ -42,3 +43,11 @@ class ApiMixin:
 
 class ApiView(ApiMixin, APIView):
     pass
+
+
+def api_not_found(request, rest=""):
+    """Any other /api/v1/ path: the API's 404 (JSON), not the site's HTML page."""
+    return JsonResponse(
+        api_error_body(code="not_found", message=f"No API endpoint at {request.path}."),
+        status=404,
+    )

@@ -282,3 +282,13 @@ def test_many_items_and_optional_fields_round_trip(api):
     ):
         retry.pop(key)
     assert api.post(URL, retry, format="json").status_code == 200
+
+
+def test_any_other_api_path_is_a_json_404(api):
+    response = api.get("/api/v1/messages/null/")
+    assert response.status_code == 404
+    assert response.json() == {
+        "code": "not_found",
+        "message": "No API endpoint at /api/v1/messages/null/.",
+        "details": [],
+    }

@@ -64,7 +64,7 @@ def test_the_sample_creates_the_reference_order_with_total_165000():
         "coupon": None,
         "total_amount": {"value": 165000, "offset": 100},
         "references": [],
-        "payment_status": None,
+        "payment_status": "unpaid",  # checkout contributes it (CheckoutConfig.ready)
         "latest_message": None,
     }
 
