@@ -136,7 +136,8 @@ class OrderListView(ApiView):
 
     def _create(self, request):
         order, created = order_create_from_payload(data=request.data, source=EventSource.API)
-        order = order_for_api(order.reference_id)
+        if not created:
+            order = order_for_api(order.reference_id)
         return Response(order_as_payload(order), status=status.HTTP_201_CREATED if created else 200)
 
 

@@ -15,6 +15,7 @@ from ..choices import EventKind, OrderStatus
 from ..errors import OrderConflictError, OrderError, OrderInputError
 from ..models import Order, OrderAddress, OrderEvent, OrderItem, OrderReference
 from ..money import order_totals
+from ..selectors import _related_keep
 from ..services import order_event_record, order_save
 from .parse import (
     address_from_canonical,
@@ -187,6 +188,16 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
     OrderItem.objects.bulk_create(items, batch_size=BATCH_SIZE)
     OrderAddress.objects.bulk_create(addresses, batch_size=BATCH_SIZE)
     OrderEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+    # Kept on each order as prefetch_related keeps them: its answer needs no query to read them.
+    by_order: dict = {order.pk: ([], []) for order in orders}
+    for item in items:
+        by_order[item.order.pk][0].append(item)
+    for address in addresses:
+        by_order[address.order.pk][1].append(address)
+    for order in orders:
+        _related_keep(order, "items", by_order[order.pk][0])
+        _related_keep(order, "addresses", by_order[order.pk][1])
+        _related_keep(order, "references", [])
     return orders
 
 
