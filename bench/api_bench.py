@@ -28,10 +28,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from callbacks_bench import checkout_key
 from proc import database_cpu_seconds, openssl_signs_per_second, server_cpu_seconds, wrk_result
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-LUA = Path(__file__).resolve().parent / "api_wrk.lua"
+# Posts one JSON body a line with an Authorization header: the callbacks bench's script serves.
+LUA = Path(__file__).resolve().parent / "callbacks_wrk.lua"
 URL_PATH = "/api/v1/orders/"
 
 
@@ -164,19 +166,6 @@ def direct_rate(count: int) -> float:
     for data in bodies:
         order_create_from_payload(data=data, source=EventSource.API)
     return count / (time.perf_counter() - started)
-
-
-def checkout_key(workdir) -> Path:
-    """The web server refuses to start without the checkout endpoint's key: a throwaway one."""
-    path = workdir / "key.pem"
-    subprocess.run(
-        [sys.executable, "manage.py", "checkout_keygen", "--out", str(path)],
-        cwd=BASE_DIR,
-        env={**os.environ, "DJANGO_SECRET_KEY": secrets.token_hex(32), "LOG_LEVEL": "ERROR"},
-        capture_output=True,
-        check=True,
-    )
-    return path
 
 
 def wait_ready(url, auth, server, timeout=60):

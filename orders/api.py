@@ -141,6 +141,17 @@ class OrderListView(ApiView):
         return Response(order_as_payload(order), status=status.HTTP_201_CREATED if created else 200)
 
 
+def _update_schema(operation_id: str, description: str):
+    return extend_schema(
+        operation_id=operation_id,
+        request=OrderUpdateSchema,
+        responses=responses(
+            {200: OrderSchema}, INVALID, NOT_FOUND, {409: error("The order is no longer pending.")}
+        ),
+        description=description,
+    )
+
+
 class OrderDetailView(ApiView):
     scopes_by_method = {"GET": "read", "PUT": "write", "PATCH": "write"}
 
@@ -150,30 +161,13 @@ class OrderDetailView(ApiView):
     def get(self, request, reference_id):
         return Response(order_as_payload(order_for_api(reference_id)))
 
-    @extend_schema(
-        operation_id="orders_update",
-        request=OrderUpdateSchema,
-        responses=responses(
-            {200: OrderSchema},
-            INVALID,
-            NOT_FOUND,
-            {409: error("The order is no longer pending.")},
-        ),
-        description="Replaces the order's body (only while it is pending).",
-    )
+    @_update_schema("orders_update", "Replaces the order's body (only while it is pending).")
     def put(self, request, reference_id):
         return self._update(request, reference_id, partial=False)
 
-    @extend_schema(
-        operation_id="orders_partial_update",
-        request=OrderUpdateSchema,
-        responses=responses(
-            {200: OrderSchema},
-            INVALID,
-            NOT_FOUND,
-            {409: error("The order is no longer pending.")},
-        ),
-        description="Replaces the top-level fields sent (only while the order is pending).",
+    @_update_schema(
+        "orders_partial_update",
+        "Replaces the top-level fields sent (only while the order is pending).",
     )
     def patch(self, request, reference_id):
         return self._update(request, reference_id, partial=True)
