@@ -15,7 +15,7 @@ from ..choices import EventKind, OrderStatus
 from ..errors import OrderConflictError, OrderError, OrderInputError
 from ..models import Order, OrderAddress, OrderEvent, OrderItem, OrderReference
 from ..money import order_totals
-from ..selectors import _related_keep
+from ..selectors import order_related_keep
 from ..services import order_event_record, order_save
 from .parse import (
     address_from_canonical,
@@ -195,9 +195,9 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
     for address in addresses:
         by_order[address.order.pk][1].append(address)
     for order in orders:
-        _related_keep(order, "items", by_order[order.pk][0])
-        _related_keep(order, "addresses", by_order[order.pk][1])
-        _related_keep(order, "references", [])
+        order_related_keep(order, "items", by_order[order.pk][0])
+        order_related_keep(order, "addresses", by_order[order.pk][1])
+        order_related_keep(order, "references", [])
     return orders
 
 
