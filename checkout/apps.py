@@ -19,6 +19,27 @@ class CheckoutConfig(AppConfig):
             PaidOrdersSource(captured_order_ids=orders_captured_ids, order_revenue=orders_revenue)
         )
         admin_payments_contribute()
+        _api_contribute()
 
         # Once per process: a configured but unusable key stops start-up here.
         private_key_configure()
+
+
+def _api_contribute():
+    """The API's orders show and filter by payment status (orders cannot import checkout)."""
+    from drf_spectacular.utils import OpenApiParameter
+
+    from orders.api import order_list_filter_register
+    from orders.intake import order_payload_contribute_register
+
+    from .models import PaymentStatus
+    from .payments.selectors import orders_filter_payment_status, orders_payment_contribute
+
+    order_payload_contribute_register(contributor=orders_payment_contribute)
+    order_list_filter_register(
+        name="payment_status",
+        apply=orders_filter_payment_status,
+        parameter=OpenApiParameter(
+            "payment_status", str, enum=PaymentStatus.values, description="Payment status."
+        ),
+    )

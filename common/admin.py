@@ -1,6 +1,11 @@
 """Admin bases shared by the apps."""
 
+from django import forms
 from django.contrib import admin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from .models import ApiKey, ApiScope
 
 
 class ReadOnlyModelAdmin(admin.ModelAdmin):
@@ -14,3 +19,31 @@ class ReadOnlyModelAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiScope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=[ApiScope.READ, ApiScope.WRITE],
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "scopes", "expiry_date", "revoked")
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(APIKeyModelAdmin):
+    """Keys for /api/v1/: the key is shown once, when saved first; revoke instead of deleting."""
+
+    form = ApiKeyForm
+    list_display = ("prefix", "name", "scopes", "created", "last_used_at", "expiry_date", "revoked")
+    list_filter = ("revoked", "created")
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "last_used_at")
+
+
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)  # the library's own model: common.ApiKey is the one used

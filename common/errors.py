@@ -15,8 +15,9 @@ class DomainError(Exception):
     code = "refused"
     default_message = "This could not be done."
     messages: dict[str, str] = {}  # code -> its default message
-    # The REST API's answer: the request was understood and refused by a rule.
-    http_status = 422
+    # The REST API's answer: the request was understood and refused by the state of things
+    # (an order no longer pending, a coupon expired ...): 409 Conflict.
+    http_status = 409
 
     def __init__(self, message: str | None = None, *, code: str | None = None, details=None):
         if code:

@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework_api_key",  # its abstract key model; common.ApiKey is the one used
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # the docs page's assets, served locally (works offline)
     "phonenumber_field",
     "common",
     "orders",
@@ -146,8 +149,36 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    # Every API error as {"code", "message", "details"?} (common/api.py).
+    # Every API error as {"code", "message", "details"} (common/api/errors.py).
     "EXCEPTION_HANDLER": "common.api.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+
+# The REST API (/api/v1/, keys made with `api_key_create` or in the admin).
+# Requests per API key (DRF rate: "600/min", "20/second"); over it, 429 with Retry-After. Counted
+# in the default cache: per process unless CACHES points at a shared one.
+API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="1200/min")
+# The largest request body read (bytes); a larger one is answered 413.
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1048576)
+# How long (seconds) the answer to a POST with an Idempotency-Key is kept and given again.
+API_IDEMPOTENCY_TTL = env.int("API_IDEMPOTENCY_TTL", default=86400)
+# Orders, messages and batches per page of a list (a client may ask for fewer with page_size).
+API_PAGE_SIZE = env.int("API_PAGE_SIZE", default=50)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "WhatsApp commerce back office API",
+    "DESCRIPTION": "Orders in (bodies shaped like WhatsApp's order_details), checkout and "
+    "status messages out. Authenticate with `Authorization: Api-Key <key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "PREPROCESSING_HOOKS": ["common.api.schema.api_paths_only"],
 }
 
 # Celery: an embedded filesystem broker by default (nothing to install; a real
@@ -219,6 +250,11 @@ CELERY_BEAT_SCHEDULE = {
     "coupons-release-expired": {
         "task": "coupons.tasks.coupons_release_expired_task",
         "schedule": 300.0,
+    },
+    # Idempotency-Key answers older than API_IDEMPOTENCY_TTL deleted.
+    "api-idempotency-purge": {
+        "task": "common.tasks.idempotency_records_purge_task",
+        "schedule": 3600.0,
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -15,6 +15,11 @@ class MessagingConfig(AppConfig):
         from .callbacks.services import callback_events_process
 
         admin_send_actions_contribute()
+        from orders.intake import order_payload_contribute_register
+
+        from .selectors import orders_latest_message_contribute
+
+        order_payload_contribute_register(contributor=orders_latest_message_contribute)
         # Delivery statuses are messaging's own inbound type; other apps register theirs
         # (payments: checkout) from their own ready().
         webhook_handler_register(

@@ -1,4 +1,6 @@
-from django.db.models import Count, Max
+from django.db.models import Count, Max, OuterRef, Subquery
+
+from orders.models import Order
 
 from .models import MessageStatus, SentMessage
 from .services.sending import sending_pause_active
@@ -66,3 +68,30 @@ def batch_failures(*, batch, limit: int = 20) -> list[dict]:
         {"code": group["error_code"], "count": group["count"], "example": reasons[group["last"]]}
         for group in groups
     ]
+
+
+def orders_latest_message_contribute(*, orders) -> dict:
+    """{order id: {"latest_message": {id, kind, status, error_code, updated_at} or None}} for
+    the API's order answers (two queries however many orders)."""
+    latest = SentMessage.objects.filter(order=OuterRef("pk")).order_by("-created_at", "-id")
+    ids = dict(
+        Order.objects.filter(pk__in=[o.pk for o in orders])
+        .annotate(latest=Subquery(latest.values("id")[:1]))
+        .values_list("pk", "latest")
+    )
+    messages = SentMessage.objects.in_bulk([i for i in ids.values() if i])
+    answer = {}
+    for order_id, message_id in ids.items():
+        message = messages.get(message_id)
+        answer[order_id] = {
+            "latest_message": None
+            if message is None
+            else {
+                "id": message.pk,
+                "kind": message.kind,
+                "status": message.status,
+                "error_code": message.error_code,
+                "updated_at": message.updated_at.isoformat().replace("+00:00", "Z"),
+            }
+        }
+    return answer

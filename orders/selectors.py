@@ -48,14 +48,14 @@ def order_get_locked(*, order_id) -> Order:
 
 
 def order_items_load(*, order: Order) -> list[OrderItem]:
-    """The order's items, read once and kept on the order (see _related_keep), so that its
+    """The order's items, read once and kept on the order (see order_related_keep), so that its
     totals and its order_details reuse them."""
-    return _related_keep(order, "items", models_fetch(OrderItem, _ORDER_ITEMS_SQL, [order.pk]))
+    return order_related_keep(order, "items", models_fetch(OrderItem, _ORDER_ITEMS_SQL, [order.pk]))
 
 
 def order_addresses_load(*, order: Order) -> list[OrderAddress]:
-    """The order's known addresses, read once and kept on the order (see _related_keep)."""
-    return _related_keep(
+    """The order's known addresses, read once and kept on the order (see order_related_keep)."""
+    return order_related_keep(
         order, "addresses", models_fetch(OrderAddress, _ORDER_ADDRESSES_SQL, [order.pk])
     )
 
@@ -65,7 +65,7 @@ def _locking(sql: str) -> str:
     return f"{sql} FOR UPDATE" if connection.features.has_select_for_update else sql
 
 
-def _related_keep(order: Order, name: str, rows) -> list:
+def order_related_keep(order: Order, name: str, rows) -> list:
     """Keep `rows` on the order as prefetch_related(name) keeps them: order.<name>.all()
     answers from them without a query (checkout reads these on every request; plain SQL costs
     less than half the ORM's CPU)."""

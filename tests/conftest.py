@@ -28,3 +28,11 @@ def demo(db):
 
     demo_load()
     return Order.objects.get(reference_id=DEMO_REFERENCE_ID)
+
+
+@pytest.fixture
+def api(db):
+    """An /api/v1/ client whose key has every scope (tests/api_keys.py makes others)."""
+    from tests.api_keys import api_client
+
+    return api_client("read", "write", "send")

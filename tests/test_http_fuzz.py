@@ -34,7 +34,41 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-PUBLIC_URLS = {"/", "/checkout/", "/kaleyra/callbacks/"}
+PUBLIC_URLS = {
+    "/",
+    "/checkout/",
+    "/kaleyra/callbacks/",
+    "/api/v1/orders/",
+    "/api/v1/orders/<str:reference_id>/",
+    "/api/v1/orders/<str:reference_id>/cancel/",
+    "/api/v1/orders/<str:reference_id>/send-checkout/",
+    "/api/v1/orders/<str:reference_id>/send-status/",
+    "/api/v1/coupons/<str:code>/send/",
+    "/api/v1/messages/",
+    "/api/v1/messages/<int:pk>/",
+    "/api/v1/batches/",
+    "/api/v1/batches/<int:pk>/",
+    "/api/v1/schema/",
+    "/api/v1/docs/",
+    "/api/v1/^(?P<rest>.*)$",  # the API's JSON 404
+}
+# The REST API's URLs as fuzzed (its bodies are fuzzed against the schema by schemathesis:
+# tests/test_api_schema.py).
+API_URLS = [
+    "/api/v1/orders/",
+    "/api/v1/orders/abc.123_xyz-1/",
+    "/api/v1/orders/abc.123_xyz-1/cancel/",
+    "/api/v1/orders/abc.123_xyz-1/send-checkout/",
+    "/api/v1/orders/abc.123_xyz-1/send-status/",
+    "/api/v1/coupons/TRYNEW10/send/",
+    "/api/v1/messages/",
+    "/api/v1/messages/1/",
+    "/api/v1/batches/",
+    "/api/v1/batches/1/",
+    "/api/v1/schema/",
+    "/api/v1/docs/",
+    "/api/v1/messages/null/",
+]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "BREW"]
 CONTENT_TYPES = [
     "application/json",
@@ -274,3 +308,35 @@ def test_an_authenticated_callback_over_the_upload_limit_is_stored_whole_then_re
 def test_root_redirects_or_refuses(client, method, body, content_type):
     response = _send(client, "/", method, body, content_type, {})
     assert response.status_code in (200, 302, 405)  # 200: OPTIONS
+
+
+@pytest.fixture
+def api_key_header(db):
+    from django.utils import timezone
+
+    from common.api.keys import api_key_create
+
+    api_key, key = api_key_create(name="fuzz", scopes=["read", "write", "send"])
+    api_key.last_used_at = timezone.now()  # not written again within the minute
+    api_key.save(update_fields=["last_used_at"])
+    return f"Api-Key {key}"
+
+
+@FUZZ
+@given(
+    url=st.sampled_from(API_URLS),
+    request=requests(auth_header="HTTP_AUTHORIZATION", auth_value=lambda body: "valid"),
+)
+def test_api_endpoints(client, demo, api_key_header, url, request):
+    method, body, content_type, extra = request
+    if extra.get("HTTP_AUTHORIZATION") == "valid":
+        extra["HTTP_AUTHORIZATION"] = api_key_header
+    before = stored_rows()
+    response = _send(client, url, method, body, content_type, extra)
+    if response.status_code < 300:
+        return  # e.g. a valid cancel or send: done by design
+    documents = url.endswith(("/schema/", "/docs/"))  # YAML and HTML: not the JSON API
+    if method != "HEAD" and _declared_length_is_number(extra) and not documents:
+        answer = json.loads(response.content)
+        assert set(answer) == {"code", "message", "details"}
+    assert changed_models(before, stored_rows()) == []

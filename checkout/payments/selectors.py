@@ -117,3 +117,16 @@ def order_payment_holding(*, order) -> Payment | None:
         ):
             return payment
     return None
+
+
+def orders_payment_contribute(*, orders) -> dict:
+    """{order id: {"payment_status": ...}} for the API's order answers (one query)."""
+    rows = orders_payment_status_annotate(Order.objects.filter(pk__in=[o.pk for o in orders]))
+    return {pk: {"payment_status": s} for pk, s in rows.values_list("pk", "payment_status")}
+
+
+def orders_filter_payment_status(*, queryset, value: str):
+    """The API's ?payment_status= filter (ValueError for a status that does not exist)."""
+    if value not in PaymentStatus.values:
+        raise ValueError(f"Use one of: {', '.join(PaymentStatus.values)}.")
+    return orders_payment_status_annotate(queryset).filter(payment_status=value)

@@ -87,18 +87,26 @@ def _api(method, data):
 @pytest.mark.parametrize(
     ("raised", "status", "body"),
     [
-        ("coupon", 422, {"code": "expired", "message": "This code has expired"}),
-        ("invalid", 400, {"code": "invalid_request", "message": "data.input.user_id is missing."}),
+        ("coupon", 409, {"code": "expired", "message": "This code has expired", "details": []}),
+        (
+            "invalid",
+            400,
+            {
+                "code": "invalid_request",
+                "message": "data.input.user_id is missing.",
+                "details": [],
+            },
+        ),
         (
             "details",
-            422,
+            409,
             {
                 "code": "bad_fields",
                 "message": "The order has bad fields.",
-                "details": {"tax": ["negative"]},
+                "details": [{"field": "tax", "code": "invalid", "message": "negative"}],
             },
         ),
-        ("not_found", 404, {"code": "not_found", "message": "Not found."}),
+        ("not_found", 404, {"code": "not_found", "message": "Not found.", "details": []}),
     ],
 )
 def test_api_answers_every_error_in_one_json_shape_and_stores_nothing(raised, status, body):
@@ -114,7 +122,13 @@ def test_api_validation_errors_name_the_fields_under_details():
     assert json.loads(response.content) == {
         "code": "invalid",
         "message": "The request is not valid: see details.",
-        "details": {"name": ["Ensure this field has no more than 5 characters."]},
+        "details": [
+            {
+                "field": "name",
+                "code": "max_length",
+                "message": "Ensure this field has no more than 5 characters.",
+            }
+        ],
     }
 
 

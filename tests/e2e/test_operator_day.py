@@ -11,14 +11,17 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from django.core.management import call_command
 from playwright.sync_api import expect
 
+from common.api.keys import api_key_create
 from config.demo import demo_load
 from coupons.models import Coupon, CouponPool
 from coupons.services import pool_codes_generate
 from messaging.models import SendBatch, SentMessage
 from messaging.sandbox import KaleyraSandbox, SandboxConfig
+from orders.api_schema import SAMPLE_BODY
 from orders.models import Order
 from tests.checkout.conftest import FIXTURES, checkout_key, private_key  # noqa: F401 - fixtures
 from tests.stack import Worker, wait_until
@@ -340,3 +343,32 @@ def test_an_operators_day(page, live_server, stack, operator, shoot):
     text = Path(download.value.path()).read_text()
     assert "festive-campaign" in text
     assert SendBatch.objects.count() == 4  # with the payment's status message (3b)
+
+    # 7. An order arrives from the shop's storefront through the REST API (the reference's
+    #    sample with a new reference id); the operator finds it in the admin with its totals,
+    #    sends its checkout message from there, and the API shows the message's status.
+    _, key = api_key_create(name="storefront", scopes=["read", "write"])
+    headers = {"Authorization": f"Api-Key {key}"}
+    created = requests.post(f"{url}/api/v1/orders/", json=SAMPLE_BODY, headers=headers, timeout=10)
+    assert created.status_code == 201
+    assert created.json()["total_amount"] == {"value": 165000, "offset": 100}
+    page.goto(f"{url}/admin/orders/order/?q=abc.123_xyz-2")
+    expect(page.locator("#result_list")).to_contain_text("abc.123_xyz-2")
+    shoot("7-api-order-in-admin")
+    run_action(page, url, "orders/order", "abc.123_xyz-2", "Send order details (checkout) message")
+    page.fill("#id_template_name", "order_details")
+    page.click("input[name=_preview]")
+    expect(page.locator("#preview")).to_contain_text('"reference_id": "abc.123_xyz-2"')
+    page.click("input[name=_send]")
+    expect(page.locator("#batch-percent")).to_have_text("100", timeout=60_000)
+    shoot("7-api-order-sent")
+    wait_until(
+        lambda: SentMessage.objects.filter(
+            order__reference_id="abc.123_xyz-2", status="read"
+        ).exists(),
+        timeout=60,
+        message="the API order's checkout message read",
+    )
+    shown = requests.get(f"{url}/api/v1/orders/abc.123_xyz-2/", headers=headers, timeout=10)
+    assert shown.json()["references"] == ["abc.123_xyz-2"]
+    assert shown.json()["latest_message"]["status"] == "read"
