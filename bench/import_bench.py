@@ -27,6 +27,7 @@ os.environ.setdefault("ORDER_IMPORT_MAX_ROWS", "100000")
 os.environ.setdefault("ORDER_IMPORT_MAX_BYTES", str(64 * 1024 * 1024))
 
 import django  # noqa: E402
+from proc import database_cpu_seconds  # noqa: E402
 
 django.setup()
 
@@ -62,10 +63,16 @@ def csv_text(count: int, *, prefix: str = "bench") -> str:
 
 
 def timed(label, func):
+    """Run func: print its wall time and the CPU seconds of this process and of the local
+    PostgreSQL server (what the import itself cost, whatever else shares the cores)."""
+    database_before = database_cpu_seconds()
+    cpu_before = time.process_time()
     started = time.perf_counter()
     result = func()
     seconds = time.perf_counter() - started
-    print(f"{label:<58} {seconds:7.3f} s")
+    cpu = time.process_time() - cpu_before
+    database = database_cpu_seconds(database_before)
+    print(f"{label:<58} {seconds:7.3f} s  (cpu: python {cpu:.2f} s, postgres {database:.2f} s)")
     return result, seconds
 
 

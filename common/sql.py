@@ -9,6 +9,7 @@ nothing in this project listens for them.
 """
 
 import functools
+import operator
 
 from django.db import connection, models
 
@@ -162,16 +163,24 @@ def models_copy_insert(model, instances: list, *, batch_size: int = 1000) -> Non
         for instance, (pk,) in zip(instances, cursor.fetchall(), strict=True):
             instance.pk = pk
     fields = meta.concrete_fields
-    as_is = [type(field) in _COPY_AS_IS for field in fields]
+    # auto_now / auto_now_add fields are filled as save() fills them; the others are read as
+    # they are, and prepared by their field unless COPY takes them as they are.
+    filled = [
+        f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    prepared = [(i, f) for i, f in enumerate(fields) if type(f) not in _COPY_AS_IS]
+    read = operator.attrgetter(*(field.attname for field in fields))
     columns = ", ".join(quote(field.column) for field in fields)
     sql = f"COPY {quote(meta.db_table)} ({columns}) FROM STDIN"  # noqa: S608 - model's names
     with connection.cursor() as cursor, connection.wrap_database_errors:
         with cursor.cursor.copy(sql) as copy:
             for instance in instances:
-                row = []
-                for field, plain in zip(fields, as_is, strict=True):
-                    value = field.pre_save(instance, True)
-                    row.append(value if plain else field.get_db_prep_save(value, connection))
+                for field in filled:
+                    field.pre_save(instance, True)
+                values = read(instance)
+                row = list(values) if len(fields) > 1 else [values]
+                for index, field in prepared:
+                    row[index] = field.get_db_prep_save(row[index], connection)
                 copy.write_row(row)
     for instance in instances:
         instance._state.adding, instance._state.db = False, connection.alias

@@ -88,17 +88,25 @@ def orders_csv_parse(*, text: str, max_rows: int) -> CsvParsed:
         )
     errors: list[RowError] = []
     orders: dict[str, CsvOrder] = {}
+    width = len(header)
+    indices = [index for index, _ in header]
+    names = [name for _, name in header]
+    order_names = [name for name in names if name in ORDER_COLUMNS]
+    item_names = [name for name in names if name in ITEM_COLUMNS]
+    last = max(indices)
     for line, row in data:
-        if len(row) > len(header) and any(cell.strip() for cell in row[len(header) :]):
+        if len(row) > last + 1 and any(cell.strip() for cell in row[last + 1 :]):
             errors.append(
                 RowError(
                     line,
                     "",
-                    f"This row has {len(row)} cells but the header names {len(header)} columns.",
+                    f"This row has {len(row)} cells but the header names {width} columns.",
                 )
             )
             continue
-        values = {column: (row[i].strip() if i < len(row) else "") for i, column in header}
+        if len(row) <= last:
+            row = row + [""] * (last + 1 - len(row))
+        values = dict(zip(names, [row[index].strip() for index in indices], strict=True))
         reference_id = values["reference_id"]
         if not reference_id:
             errors.append(
@@ -108,7 +116,7 @@ def orders_csv_parse(*, text: str, max_rows: int) -> CsvParsed:
         order = orders.get(reference_id)
         if order is None:
             order = orders[reference_id] = CsvOrder(reference_id=reference_id)
-        _row_add(order, line, values, errors)
+        _row_add(order, line, values, order_names, item_names, errors)
     for order in orders.values():
         order.payload = _payload(order, errors)
     return CsvParsed(orders=list(orders.values()), errors=errors, rows=len(data))
@@ -138,10 +146,12 @@ def _header(row: list[str]) -> tuple[list[tuple[int, str]], str]:
     return header, ""
 
 
-def _row_add(order: CsvOrder, line: int, values: dict, errors: list) -> None:
+def _row_add(
+    order: CsvOrder, line: int, values: dict, order_names, item_names, errors: list
+) -> None:
     order.lines.append(line)
-    for column in ORDER_COLUMNS:
-        value = values.get(column, "")
+    for column in order_names:
+        value = values[column]
         if not value:
             continue
         if column not in order.values:
@@ -159,7 +169,7 @@ def _row_add(order: CsvOrder, line: int, values: dict, errors: list) -> None:
                 )
             )
             order.unreadable.add((line, column))
-    order.items.append({column: values.get(column, "") for column in ITEM_COLUMNS})
+    order.items.append({column: values[column] for column in item_names})
 
 
 def _payload(order: CsvOrder, errors: list) -> dict:
@@ -212,14 +222,14 @@ def _payload(order: CsvOrder, errors: list) -> dict:
     for line, cells in zip(order.lines, order.items, strict=True):
         item = _present(
             name=cells["item_name"],
-            retailer_id=cells["item_retailer_id"],
+            retailer_id=cells.get("item_retailer_id"),
             country_of_origin=cells["item_country_of_origin"],
             importer_name=cells["item_importer_name"],
         )
         if cells["item_quantity"]:
             item["quantity"] = read("item_quantity", cells["item_quantity"], line, _quantity)
         for key, column in (("amount", "item_amount"), ("sale_amount", "item_sale_amount")):
-            if cells[column]:
+            if cells.get(column):
                 item[key] = read(column, cells[column], line, _money)
         item["importer_address"] = {
             ITEM_COLUMNS[column].removeprefix("importer_address."): value
