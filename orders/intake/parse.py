@@ -361,8 +361,7 @@ def _items(body, problems) -> list:
         item = _object(raw, path, problems, allowed=ITEM_FIELDS)
         if item is None:
             continue
-        quantity_field = OrderItem._meta.get_field("quantity")
-        limits = {type(v).__name__: v.limit_value for v in quantity_field.validators}
+        limits = _quantity_limits()
         entry = {
             "name": _text(item, "name", path, problems, model=OrderItem),
             "retailer_id": _text(item, "retailer_id", path, problems, model=OrderItem),
@@ -389,6 +388,12 @@ def _items(body, problems) -> list:
                 )
         parsed.append({key: value for key, value in entry.items() if value is not None})
     return parsed
+
+
+@functools.cache
+def _quantity_limits() -> dict:
+    quantity_field = OrderItem._meta.get_field("quantity")
+    return {type(v).__name__: v.limit_value for v in quantity_field.validators}
 
 
 def _importer(item, path, problems) -> dict | None:
