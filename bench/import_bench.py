@@ -64,7 +64,7 @@ def csv_text(count: int, *, prefix: str = "bench") -> str:
 
 def timed(label, func):
     """Run func: print its wall time and the CPU seconds of this process and of the local
-    PostgreSQL server (what the import itself cost, whatever else shares the cores)."""
+    PostgreSQL server's processes (all of its databases: on a shared machine, others' work too)."""
     database_before = database_cpu_seconds()
     cpu_before = time.process_time()
     started = time.perf_counter()
@@ -72,7 +72,9 @@ def timed(label, func):
     seconds = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     database = database_cpu_seconds(database_before)
-    print(f"{label:<58} {seconds:7.3f} s  (cpu: python {cpu:.2f} s, postgres {database:.2f} s)")
+    print(
+        f"{label:<58} {seconds:7.3f} s  (cpu: python {cpu:.2f} s, postgres server {database:.2f} s)"
+    )
     return result, seconds
 
 
