@@ -14,9 +14,9 @@ NOT_UTF8 = "The file is not UTF-8 text (save it as CSV UTF-8)."
 
 
 class CsvFileField(forms.FileField):
-    """An uploaded CSV file of at most CSV_MAX_BYTES and CSV_MAX_LINES lines, UTF-8 (with or
-    without a byte-order mark). Cleaned to a text stream of its contents, so a service never
-    sees bytes it cannot read."""
+    """An uploaded CSV file of at most CSV_MAX_BYTES and CSV_MAX_LINES lines (max_lines=None: the
+    caller counts rows itself), UTF-8 (with or without a byte-order mark). Cleaned to a text
+    stream of its contents, so a service never sees bytes it cannot read."""
 
     def __init__(self, *args, max_bytes=CSV_MAX_BYTES, max_lines=CSV_MAX_LINES, **kwargs):
         self.max_bytes = max_bytes
@@ -39,8 +39,8 @@ class CsvFileField(forms.FileField):
             raise ValidationError(NOT_UTF8, code="not_utf8") from None
         if "\x00" in text:  # UTF-16 without a byte-order mark, or a binary file
             raise ValidationError(NOT_UTF8, code="not_utf8")
-        lines = len(text.splitlines())
-        if lines > self.max_lines:
+        lines = len(text.splitlines()) if self.max_lines is not None else 0
+        if self.max_lines is not None and lines > self.max_lines:
             raise ValidationError(
                 f"The file has {lines:,} lines; at most {self.max_lines:,} can be uploaded at "
                 "once (split it).",

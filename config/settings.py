@@ -262,6 +262,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Payments: the admin's "Payments needing attention" lists a payment pending this long (seconds).
 PAYMENT_PENDING_ATTENTION_AFTER = env.float("PAYMENT_PENDING_ATTENTION_AFTER", default=3600.0)
 
+# Order import from CSV in the admin: the largest file (bytes) and the most order rows (one per
+# item) taken at once; a larger file is refused with the limit named (split it).
+ORDER_IMPORT_MAX_BYTES = env.int("ORDER_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
+ORDER_IMPORT_MAX_ROWS = env.int("ORDER_IMPORT_MAX_ROWS", default=50_000)
+
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)
 WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE", default="")

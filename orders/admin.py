@@ -4,6 +4,7 @@ from django.utils.html import format_html
 
 from common.admin import ReadOnlyModelAdmin
 
+from .admin_import import OrderImportAdminMixin
 from .forms import OrderAdminForm, OrderItemAdminForm
 from .history import order_event_describe
 from .models import EventSource, Order, OrderAddress, OrderEvent, OrderItem, OrderReference
@@ -65,8 +66,9 @@ class OrderReferenceInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(OrderImportAdminMixin, admin.ModelAdmin):
     form = OrderAdminForm
+    change_list_template = "admin/orders/order/change_list.html"
     # The send actions are contributed by messaging (messaging.admin_actions).
     actions = []
     list_display = (

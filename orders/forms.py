@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.template.defaultfilters import filesizeformat
 
-from common.forms import as_validation_error
+from common.forms import CsvFileField, as_validation_error
 
 from .errors import OrderError
 from .models import Order, OrderItem
@@ -87,3 +89,22 @@ class OrderItemAdminForm(forms.ModelForm):
     class Meta:
         model = OrderItem
         fields = "__all__"  # noqa: DJ007 - the admin picks fields via its fieldsets
+
+
+class OrderImportForm(forms.Form):
+    """The CSV file of the order import; its limits are the settings ORDER_IMPORT_MAX_BYTES
+    (checked here) and ORDER_IMPORT_MAX_ROWS (counted by orders.csv_import)."""
+
+    file = CsvFileField(label="CSV file")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["file"]
+        field.max_bytes = settings.ORDER_IMPORT_MAX_BYTES
+        field.max_lines = None
+        field.help_text = (
+            f"CSV, UTF-8 (a spreadsheet's 'CSV UTF-8'): one row per item, at most "
+            f"{settings.ORDER_IMPORT_MAX_ROWS:,} rows and "
+            f"{filesizeformat(settings.ORDER_IMPORT_MAX_BYTES)}. Nothing is stored until you "
+            "confirm the preview."
+        )

@@ -227,3 +227,39 @@ class OrderEvent(AppendOnlyModel):
 
     def __str__(self):
         return order_event_describe(event=self)
+
+
+class OrderImport(models.Model):
+    """A CSV file of orders uploaded in the admin and previewed without errors, kept until it is
+    confirmed (any web worker can take the confirmation: the file is in the database), then
+    marked imported with what it created. Written by orders.csv_import only."""
+
+    class Status(models.TextChoices):
+        PREVIEWED = "previewed", "Previewed"
+        IMPORTED = "imported", "Imported"
+
+    file_name = models.CharField(max_length=255)
+    content = models.TextField(help_text="The file's text, as uploaded.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWED)
+    rows = models.PositiveIntegerField(help_text="Order rows (items) in the file.")
+    orders_new = models.PositiveIntegerField(help_text="Orders the preview would create.")
+    orders_existing = models.PositiveIntegerField(
+        help_text="Orders already stored with the same body (skipped)."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["previewed", "imported"]),
+                name="order_import_status_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.file_name} ({self.get_status_display().lower()})"

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 
 from django.db import IntegrityError, transaction
 
+from common.sql import models_copy_insert
+
 from ..choices import EventKind, OrderStatus
 from ..errors import OrderConflictError, OrderError, OrderInputError
 from ..models import Order, OrderAddress, OrderEvent, OrderItem, OrderReference
@@ -167,7 +169,7 @@ def _raise_problems(problems: list[list[dict]], *, single: bool) -> None:
 
 def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]:
     orders = [order_from_canonical(canonical) for canonical in canonicals]
-    Order.objects.bulk_create(orders, batch_size=BATCH_SIZE)
+    models_copy_insert(Order, orders, batch_size=BATCH_SIZE)
     items, addresses, events = [], [], []
     for order, canonical in zip(orders, canonicals, strict=True):
         items += [item_from_canonical(item, order=order) for item in canonical["items"]]
@@ -185,9 +187,9 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
                 actor=actor,
             )
         )
-    OrderItem.objects.bulk_create(items, batch_size=BATCH_SIZE)
-    OrderAddress.objects.bulk_create(addresses, batch_size=BATCH_SIZE)
-    OrderEvent.objects.bulk_create(events, batch_size=BATCH_SIZE)
+    models_copy_insert(OrderItem, items, batch_size=BATCH_SIZE)
+    models_copy_insert(OrderAddress, addresses, batch_size=BATCH_SIZE)
+    models_copy_insert(OrderEvent, events, batch_size=BATCH_SIZE)
     # Kept on each order as prefetch_related keeps them: its answer needs no query to read them.
     by_order: dict = {order.pk: ([], []) for order in orders}
     for item in items:
