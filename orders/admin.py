@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
 
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .forms import OrderAdminForm, OrderItemAdminForm
 from .history import order_event_describe
@@ -35,17 +35,6 @@ class OrderAddressInline(admin.StackedInline):
         ("house_number", "tower_number", "floor_number"),
         ("building_name", "landmark_area"),
     )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderEventInline(ReadOnlyInline):
