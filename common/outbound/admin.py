@@ -98,7 +98,8 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request, extra_context=None):
-        for endpoint in WebhookEndpoint.objects.filter(active=False):
+        paused = WebhookEndpoint.objects.filter(active=False) if request.method == "GET" else []
+        for endpoint in paused:
             messages.warning(
                 request,
                 f"Webhook endpoint {endpoint.url} is paused"
