@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from tests.messaging.conftest import kaleyra  # noqa: F401 - the fake Kaleyra settings
+
 
 class Receiver:
     """Answers each POST with the next scripted status (then `default`), keeps every request
