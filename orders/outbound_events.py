@@ -5,7 +5,7 @@ admin, the API and the CSV intake); its data is completed when the transaction c
 the items and addresses are saved after the order itself. order.status_changed comes from the
 order status hook (registered in OrdersConfig.ready()). Ordering key: "order:<id>"."""
 
-from common.outbound.services import outbound_event_emit
+from common.outbound.services import outbound_event_emit, outbound_events_emit
 
 from .models import Order
 from .money import order_totals
@@ -67,6 +67,23 @@ def order_created_emit(*, order: Order) -> None:
         type=ORDER_CREATED,
         payload={"order_id": order.pk, "reference_id": order.reference_id},
         ordering_key=order_ordering_key(order.pk),
+    )
+
+
+def orders_created_emit(*, orders) -> None:
+    """For a path that creates many orders without order_save (a bulk import): call it in the
+    import's transaction once the orders' items are saved (prefetch "items"); one query for the
+    endpoints and bulk INSERTs, the data final at once."""
+    outbound_events_emit(
+        type=ORDER_CREATED,
+        items=[
+            (
+                lambda order=order: {"order": order_event_data(order=order)},
+                order_ordering_key(order.pk),
+            )
+            for order in orders
+        ],
+        complete=True,
     )
 
 

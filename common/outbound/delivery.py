@@ -33,6 +33,7 @@ from .urls import GuardedAdapter, WebhookUrlError, webhook_url_check
 logger = logging.getLogger(__name__)
 
 EXCERPT_BYTES = 2000
+COMPLETE_BATCH = 500
 USER_AGENT = "wa-commerce-webhooks/1"
 
 # type -> completer(payload) -> payload, for events whose data is finished at commit (the apps
@@ -52,11 +53,13 @@ def event_needs_completion(type: str) -> bool:
 
 def outbound_events_complete(*, event_ids=None) -> int:
     """Complete these events (or every incomplete one); how many were completed here."""
-    events = OutboundEvent.objects.filter(complete=False)
+    events = OutboundEvent.objects.filter(complete=False).order_by("created_at")
     if event_ids is not None:
         events = events.filter(pk__in=list(event_ids))
+    else:
+        events = events[:COMPLETE_BATCH]  # a sweep: the next run takes the rest
     done = 0
-    for event in events.order_by("created_at")[:500]:
+    for event in events:
         completer = _COMPLETERS.get(event.type)
         payload = event.payload
         if completer is not None:

@@ -69,6 +69,13 @@ class OutboundEvent(models.Model):
         db_table = "outbound_event"
         ordering = ["-created_at"]
         verbose_name = "outgoing event"
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(complete=False),
+                name="outbound_event_incomplete",
+            )
+        ]
 
     def __str__(self):
         return f"{self.type} {self.id}"

@@ -42,6 +42,15 @@ def outbound_event_emit(*, type: str, payload, ordering_key: str) -> OutboundEve
     `payload` is the body's "data": a dict, or a function returning it (called only when an
     endpoint takes the type). Deliveries with the same `ordering_key` (e.g. "order:42") reach
     each endpoint in the order they were emitted."""
+    events = outbound_events_emit(type=type, items=[(payload, ordering_key)])
+    return events[0] if events else None
+
+
+def outbound_events_emit(*, type: str, items, complete: bool | None = None) -> list[OutboundEvent]:
+    """Many events of one type at once (an import): `items` is [(payload, ordering_key), ...] in
+    the order they happened; the rules of outbound_event_emit, with one query for the endpoints
+    and bulk INSERTs. `complete=True`: the payloads are final (the type's completer, if any, is
+    not run at commit)."""
     if type not in EVENT_TYPE_NAMES:
         raise ValueError(f"Unknown outgoing event type {type!r}.")
     endpoint_ids = [
@@ -50,31 +59,45 @@ def outbound_event_emit(*, type: str, payload, ordering_key: str) -> OutboundEve
         if type in (events or [])
     ]
     if not endpoint_ids:
-        return None
-    if callable(payload):
-        payload = payload()
-    complete = not event_needs_completion(type)
+        return []
+    if complete is None:
+        complete = not event_needs_completion(type)
+    now = timezone.now()
+    events = [
+        OutboundEvent(
+            type=type,
+            payload=payload() if callable(payload) else payload,
+            ordering_key=ordering_key[:100],
+            complete=complete,
+            created_at=now,
+        )
+        for payload, ordering_key in items
+    ]
+    if not events:
+        return []
     with transaction.atomic():
-        event = OutboundEvent.objects.create(
-            type=type, payload=payload, ordering_key=ordering_key[:100], complete=complete
-        )
+        OutboundEvent.objects.bulk_create(events)
         WebhookDelivery.objects.bulk_create(
-            WebhookDelivery(
-                endpoint_id=pk,
-                event=event,
-                ordering_key=event.ordering_key,
-                next_attempt_at=event.created_at,
-            )
-            for pk in endpoint_ids
+            [
+                WebhookDelivery(
+                    endpoint_id=pk,
+                    event=event,
+                    ordering_key=event.ordering_key,
+                    next_attempt_at=now,
+                )
+                for event in events
+                for pk in endpoint_ids
+            ]
         )
+        event_ids = [event.pk for event in events]
 
         def committed():
             if not complete:
-                outbound_events_complete(event_ids=[event.pk])
+                outbound_events_complete(event_ids=event_ids)
             outbound_deliver_kick()
 
         transaction.on_commit(committed, robust=True)
-    return event
+    return events
 
 
 def _events_clean(events) -> list[str]:

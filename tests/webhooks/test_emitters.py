@@ -265,3 +265,27 @@ def test_deliveries_of_all_these_go_in_order_per_order(endpoint, receiver, no_ki
     deliveries_run()
     statuses = [body["data"]["status"] for body in receiver.bodies()]
     assert statuses == ["processing", "shipped", "completed"]
+
+
+def test_a_bulk_import_emits_order_created_at_once(
+    endpoint, receiver, no_kick, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """orders_created_emit (for an import that does not go through order_save): final data
+    at once, in the orders' order, with a fixed number of queries however many orders."""
+    from orders.outbound_events import orders_created_emit
+
+    orders = [OrderFactory() for _ in range(5)]
+    for order in orders:
+        OrderItemFactory(order=order, quantity=1, amount=10000, sale_amount=None)
+    loaded = list(Order.objects.filter(pk__in=[o.pk for o in orders]).prefetch_related("items"))
+    loaded.sort(key=lambda order: order.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        with django_assert_max_num_queries(7), transaction.atomic():
+            orders_created_emit(orders=loaded)
+    created = events("order.created")
+    assert len(created) == 5 and all(event.complete for event in created)
+    assert no_kick == [1]
+    deliveries_run()
+    references = [body["data"]["order"]["reference_id"] for body in receiver.bodies()]
+    assert sorted(references) == sorted(order.reference_id for order in orders)
+    assert all(body["data"]["order"]["items"] for body in receiver.bodies())
