@@ -177,6 +177,9 @@ def test_the_connection_guard_refuses_what_the_url_check_let_through(
 
 
 def test_admin_create_shows_the_secret_once(admin, receiver):
+    form = admin.get("/admin/common/webhookendpoint/add/")
+    assert form.status_code == 200
+    assert 'value="message.status_changed"' in form.content.decode()
     page = admin.post(
         "/admin/common/webhookendpoint/add/",
         {"url": receiver.url, "description": "ERP", "events": ["order.created", "batch.finished"]},
@@ -187,8 +190,9 @@ def test_admin_create_shows_the_secret_once(admin, receiver):
     assert endpoint.events == ["order.created", "batch.finished"]
     assert endpoint.secret in html
     assert "shown only this once" in html
-    change = admin.get(f"/admin/common/webhookendpoint/{endpoint.pk}/change/").content.decode()
-    assert endpoint.secret not in change
+    change = admin.get(f"/admin/common/webhookendpoint/{endpoint.pk}/change/")
+    assert change.status_code == 200
+    assert endpoint.secret not in change.content.decode()
     listing = admin.get("/admin/common/webhookendpoint/").content.decode()
     assert endpoint.secret not in listing
 
@@ -264,3 +268,24 @@ def test_admin_events_and_deliveries_show_the_attempts(admin, receiver, no_kick)
     # Read-only: no add, no delete.
     assert admin.get("/admin/common/webhookdelivery/add/").status_code == 403
     assert admin.post(f"/admin/common/webhookdelivery/{delivery.pk}/delete/").status_code == 403
+
+
+def test_admin_edit_keeps_the_secret_and_checks_the_url(admin, receiver, settings):
+    endpoint, secret = webhook_endpoint_create(url=receiver.url, events=["order.created"])
+    url = f"/admin/common/webhookendpoint/{endpoint.pk}/change/"
+    page = admin.post(url, {"url": receiver.url, "events": ["batch.finished"], "description": "x"})
+    assert page.status_code == 302
+    endpoint.refresh_from_db()
+    assert (endpoint.events, endpoint.description, endpoint.secret) == (
+        ["batch.finished"],
+        "x",
+        secret,
+    )
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = False
+    page = admin.post(url, {"url": "http://10.0.0.5/", "events": ["order.created"]})
+    assert page.context["adminform"].form.errors["url"] == [
+        "The webhook URL's host '10.0.0.5' is a private, loopback or reserved address "
+        "(10.0.0.5): webhooks go only to public addresses."
+    ]
+    endpoint.refresh_from_db()
+    assert endpoint.url == receiver.url and endpoint.events == ["batch.finished"]
