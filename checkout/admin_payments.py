@@ -15,8 +15,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from common.admin import ReadOnlyModelAdmin
-from orders.admin import ReadOnlyInline
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 from orders.models import Order
 from orders.money import format_money, format_rupees
 

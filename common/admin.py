@@ -47,3 +47,14 @@ class ApiKeyAdmin(APIKeyModelAdmin):
 
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)  # the library's own model: common.ApiKey is the one used
+class ReadOnlyInline(admin.TabularInline):
+    """Related records shown on a page, never added, edited or deleted there."""
+
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -242,11 +242,36 @@ PAYMENT_STATUS_MESSAGE = env.bool("PAYMENT_STATUS_MESSAGE", default=True)
 PAYMENT_STATUS_DESCRIPTION = env.str(
     "PAYMENT_STATUS_DESCRIPTION", default="Payment received. We are preparing your order."
 )
+# Outgoing event webhooks (common/outbound/): seconds to connect and to wait for the answer of
+# each POST; retries with exponential backoff (first delay, cap) until an event is
+# WEBHOOK_MAX_AGE seconds old, then given up; an endpoint is paused after this many failed
+# deliveries in a row (0: never); after a secret rotation the previous secret keeps signing
+# (beside the new one) this many seconds.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+WEBHOOK_MAX_AGE = env.float("WEBHOOK_MAX_AGE", default=24 * 3600.0)
+WEBHOOK_RETRY_BACKOFF_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_SECONDS", default=30.0)
+WEBHOOK_RETRY_BACKOFF_MAX_SECONDS = env.float("WEBHOOK_RETRY_BACKOFF_MAX_SECONDS", default=3600.0)
+WEBHOOK_PAUSE_AFTER_FAILURES = env.int("WEBHOOK_PAUSE_AFTER_FAILURES", default=20)
+WEBHOOK_SECRET_ROTATION_WINDOW = env.float("WEBHOOK_SECRET_ROTATION_WINDOW", default=24 * 3600.0)
+# Webhooks to private, loopback or reserved addresses are refused (SSRF) unless this is true
+# (tests, the local sandbox).
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", default=False)
+# A worker holds a delivery this many seconds while it POSTs it; a killed worker's delivery is
+# taken again after it. Must exceed twice WEBHOOK_TIMEOUT.
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
+# One delivery task stops claiming after this many seconds (the next kick or sweep goes on);
+# the periodic sweep runs every WEBHOOK_SWEEP_SECONDS.
+WEBHOOK_RUN_SECONDS = env.float("WEBHOOK_RUN_SECONDS", default=50.0)
+WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)
 # Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
     "payments-reconcile": {"task": "checkout.tasks.payments_reconcile_task", "schedule": 300.0},
+    "webhooks-deliver": {
+        "task": "common.outbound.tasks.outbound_deliver_task",
+        "schedule": WEBHOOK_SWEEP_SECONDS,
+    },
     "coupons-release-expired": {
         "task": "coupons.tasks.coupons_release_expired_task",
         "schedule": 300.0,

@@ -13,6 +13,8 @@ class MessagingConfig(AppConfig):
         from .callbacks import checks  # noqa: F401  (registers the start-up check)
         from .callbacks.events import KALEYRA, STATUS
         from .callbacks.services import callback_events_process
+        from .outbound_events import message_status_webhooks
+        from .status_hooks import message_status_hook_register
 
         admin_send_actions_contribute()
         from orders.intake import order_payload_contribute_register
@@ -25,3 +27,5 @@ class MessagingConfig(AppConfig):
         webhook_handler_register(
             provider=KALEYRA, event_type=STATUS, handler=callback_events_process
         )
+        # Outgoing webhooks: message.status_changed and batch.finished.
+        message_status_hook_register(hook=message_status_webhooks)

@@ -23,6 +23,7 @@ from django.utils import timezone
 from common.phones import phone_e164
 
 from .models import CallbackEvent, MessageStatus, SentMessage
+from .status_moves import messages_status_move
 
 S = MessageStatus
 # The ids a stored callback event carries (any of them may be the send's message id).
@@ -114,7 +115,10 @@ def message_for_callback(
         changes = {"first_provider_message_id": ids[0]}
     try:
         with transaction.atomic():
-            updated = matched.update(**changes)
+            if "status" in changes:
+                updated = messages_status_move(messages=matched, **changes)
+            else:
+                updated = matched.update(**changes)
     except IntegrityError:  # the id is another message's
         return None
     if not updated:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db import transaction
 from django.utils.html import format_html
 
-from common.admin import ReadOnlyModelAdmin
+from common.admin import ReadOnlyInline, ReadOnlyModelAdmin
 
 from .admin_import import OrderImportAdminMixin
 from .forms import OrderAdminForm, OrderItemAdminForm
@@ -36,17 +36,6 @@ class OrderAddressInline(admin.StackedInline):
         ("house_number", "tower_number", "floor_number"),
         ("building_name", "landmark_area"),
     )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class OrderEventInline(ReadOnlyInline):

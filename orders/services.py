@@ -15,6 +15,7 @@ from .models import (
     OrderReference,
     OrderStatus,
 )
+from .outbound_events import order_created_emit
 from .selectors import order_reference_latest
 from .validators import REFERENCE_ID_MAX_LENGTH
 
@@ -132,6 +133,9 @@ def order_save(*, order: Order, source: str, actor=None) -> Order:
                 source=source,
                 actor=actor,
             )
+            # Every new order passes here (admin, API, CSV intake): the outgoing webhook
+            # order.created, its data completed when this transaction commits.
+            order_created_emit(order=order)
             return order
         stored = Order.objects.select_for_update().get(pk=order.pk)
         changes = {

@@ -26,6 +26,7 @@ from orders.selectors import order_get_by_reference, order_get_locked
 from orders.services import order_event_record, order_status_change
 
 from ..models import Payment, PaymentRefund, TransactionStatus
+from .events import order_payment_changed_emit, order_payment_status_before
 from .parsing import PaymentUpdate, PaymentUpdateInvalid, payment_update_parse
 from .selectors import order_payment_holding
 
@@ -53,12 +54,15 @@ def payment_update_record(*, update: PaymentUpdate, event=None) -> Payment:
     with transaction.atomic():
         # The order row first (the lock every payment of this order queues behind).
         order = order_get_by_reference(reference_id=update.reference_id, for_update=True)
+        before = order_payment_status_before(order=order)
         payment = _payment_lock(update=update, order=order)
         if event is not None:
             payment.events.add(event)
         _refunds_record(payment=payment, refunds=update.refunds)
         if order is not None:
-            _payment_settle(payment=payment, order=order_get_locked(order_id=order.pk))
+            locked = order_get_locked(order_id=order.pk)
+            _payment_settle(payment=payment, order=locked)
+            order_payment_changed_emit(order=locked, before=before)
     return payment
 
 
@@ -70,6 +74,7 @@ def payments_match(*, order: Order) -> int:
         return 0  # the usual case: one cheap read per new order, no lock
     with transaction.atomic():
         locked = order_get_locked(order_id=order.pk)
+        before = order_payment_status_before(order=locked)
         waiting = list(
             Payment.objects.select_for_update()
             .filter(order__isnull=True, reference_id__in=references)
@@ -86,6 +91,7 @@ def payments_match(*, order: Order) -> int:
                 f"received before the order was known: matched",
             )
             _payment_settle(payment=payment, order=locked)
+        order_payment_changed_emit(order=locked, before=before)
     return len(waiting)
 
 

@@ -21,6 +21,7 @@ from messaging.matching import (
     message_for_callback,
 )
 from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent, SentMessage
+from messaging.status_hooks import StatusChange, message_statuses_changed
 from orders.models import EventSource, OrderEvent
 from orders.services import order_event_record
 
@@ -211,6 +212,19 @@ def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:
         changed.add("delivery_anomaly")
     if changed:
         message.save(update_fields=[*changed, "updated_at"])
+    if moves:
+        message_statuses_changed(
+            changes=[
+                StatusChange(
+                    message.pk,
+                    message.batch_id,
+                    message.order_id,
+                    before,
+                    message.status,
+                    event.occurred_at,
+                )
+            ]
+        )
 
     if message.order_id and (moves or anomaly):
         order_event_record(

@@ -22,6 +22,7 @@ from django.utils import timezone
 from ..callbacks.services import callback_events_match_unknown
 from ..client import PERMANENT_CODES
 from ..models import MessageStatus, SentMessage
+from ..status_moves import messages_status_move
 from .publishing import MESSAGES_ENQUEUE, publish
 from .sending import UNKNOWN_CODES, UNKNOWN_NOTE, WORKER_LOST, sending_pause_active
 
@@ -38,11 +39,17 @@ def messages_sweep(*, now=None) -> dict:
     stuck = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale)
     # Claimed by a worker that stopped before their request: nothing went out, send them once.
     unsent_ids = list(stuck.filter(requested_at__isnull=True).values_list("pk", flat=True))
-    returned = SentMessage.objects.filter(
-        pk__in=unsent_ids, status=S.SENDING, requested_at__isnull=True
-    ).update(status=S.QUEUED, attempts=Greatest(F("attempts") - 1, 0), next_attempt_at=None)
+    returned = messages_status_move(
+        messages=SentMessage.objects.filter(
+            pk__in=unsent_ids, status=S.SENDING, requested_at__isnull=True
+        ),
+        status=S.QUEUED,
+        attempts=Greatest(F("attempts") - 1, 0),
+        next_attempt_at=None,
+    )
     lost_ids = list(stuck.filter(requested_at__isnull=False).values_list("pk", flat=True))
-    lost = SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING).update(
+    lost = messages_status_move(
+        messages=SentMessage.objects.filter(pk__in=lost_ids, status=S.SENDING),
         status=S.UNKNOWN,
         error_code=WORKER_LOST,
         error_message="The worker sending it stopped before Kaleyra's answer was recorded. "
@@ -53,12 +60,17 @@ def messages_sweep(*, now=None) -> dict:
     resent = 0
     if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
         cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
-        resent = SentMessage.objects.filter(
-            Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
-            status=S.UNKNOWN,
-            provider_message_id__isnull=True,
-            claimed_at__lt=cutoff,
-        ).update(status=S.QUEUED, next_attempt_at=now, possible_duplicate=True)
+        resent = messages_status_move(
+            messages=SentMessage.objects.filter(
+                Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
+                status=S.UNKNOWN,
+                provider_message_id__isnull=True,
+                claimed_at__lt=cutoff,
+            ),
+            status=S.QUEUED,
+            next_attempt_at=now,
+            possible_duplicate=True,
+        )
     requeue = []
     if sending_pause_active(now=now) is None:
         # While paused, the deferred chunk tasks wait for the pause's end by themselves.
@@ -98,7 +110,8 @@ def messages_retry(*, messages, confirmed: bool = False) -> dict:
     ids = list(selected.values_list("pk", flat=True))
     skipped = messages.count() - candidates.count()
     with transaction.atomic():
-        retried = SentMessage.objects.filter(pk__in=ids).update(
+        retried = messages_status_move(
+            messages=SentMessage.objects.filter(pk__in=ids),
             status=S.QUEUED,
             attempts=0,
             next_attempt_at=timezone.now(),

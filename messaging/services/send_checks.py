@@ -32,6 +32,7 @@ from orders.choices import OrderStatus
 
 from ..models import MessageKind, MessageStatus, SentMessage
 from ..payloads import MIN_EXPIRATION
+from ..status_moves import messages_status_move
 
 # Read with the claim, in this order (SendState's fields after the message's kind).
 STATE_FIELDS = (
@@ -79,7 +80,8 @@ def message_send_refusal(*, state: SendState, payload: dict, now=None) -> SendRe
 def message_refuse(*, pk: int, refusal: SendRefusal) -> None:
     """A claimed message failed just before its call (no request went out), with the reason
     for the operator."""
-    SentMessage.objects.filter(pk=pk, status=MessageStatus.SENDING).update(
+    messages_status_move(
+        messages=SentMessage.objects.filter(pk=pk, status=MessageStatus.SENDING),
         status=MessageStatus.FAILED,
         error_code=refusal.code,
         error_message=refusal.message[:2000],

@@ -48,6 +48,8 @@ from ..callbacks.services import callback_events_match, callback_events_match_un
 from ..client import Outcome, SendResult, kaleyra_client
 from ..limiter import send_slot_wait
 from ..models import MessageStatus, SendingPause, SentMessage
+from ..status_hooks import StatusChange, message_statuses_changed
+from ..status_moves import messages_status_move
 from .send_checks import (
     CHECKED_KINDS,
     STATE_FIELDS,
@@ -209,14 +211,20 @@ def _messages_claim(ids, *, now) -> tuple[list[tuple[int, dict]], dict[int, Send
             .filter(pk__in=ids, status=S.QUEUED)
             .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
             .order_by("pk")
-            .values_list("pk", "payload", *STATE_FIELDS)
+            .values_list("pk", "batch_id", "order_id", "payload", *STATE_FIELDS)
         )
         if taken:
             SentMessage.objects.filter(pk__in=[row[0] for row in taken], status=S.QUEUED).update(
                 status=S.SENDING, claimed_at=now, requested_at=None, attempts=F("attempts") + 1
             )
-    rows = [(pk, payload) for pk, payload, *_ in taken]
-    states = {pk: SendState(*state) for pk, _, *state in taken if state[0] in CHECKED_KINDS}
+            message_statuses_changed(
+                changes=[
+                    StatusChange(pk, batch_id, order_id, S.QUEUED, S.SENDING, now)
+                    for pk, batch_id, order_id, *_ in taken
+                ]
+            )
+    rows = [(pk, payload) for pk, _, _, payload, *_ in taken]
+    states = {pk: SendState(*state) for pk, _, _, _, *state in taken if state[0] in CHECKED_KINDS}
     return rows, states
 
 
@@ -238,8 +246,11 @@ def _requested_statement(vendor: str) -> str:
 def _messages_release(ids) -> None:
     """Claimed but not sent: back to queued, the attempt not counted."""
     if ids:
-        SentMessage.objects.filter(pk__in=ids, status=S.SENDING).update(
-            status=S.QUEUED, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
+        messages_status_move(
+            messages=SentMessage.objects.filter(pk__in=ids, status=S.SENDING),
+            status=S.QUEUED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=timezone.now(),
         )
 
 
@@ -270,13 +281,20 @@ class _AcceptedWriter:
         sql = (
             f"UPDATE {table} SET status = %s, provider_message_id = v.column2, "  # noqa: S608
             f"accepted_at = %s, updated_at = %s, error_code = '', error_message = '' "
-            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.status = %s"
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1 AND {table}.status = %s "
+            f"RETURNING {table}.id, {table}.batch_id, {table}.order_id"
         )
         now = timezone.now()
         params = [S.ACCEPTED, now, now, *(item for pair in pending for item in pair), S.SENDING]
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute(sql, params)
+                message_statuses_changed(
+                    changes=[
+                        StatusChange(pk, batch_id, order_id, S.SENDING, S.ACCEPTED, now)
+                        for pk, batch_id, order_id in cursor.fetchall()
+                    ]
+                )
         except IntegrityError:
             # A message id we already hold (should never happen): settle them one by one.
             for pk, message_id in pending:
@@ -294,7 +312,8 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
     claimed = SentMessage.objects.filter(pk=pk, status=S.SENDING)
     if result.outcome == Outcome.ACCEPTED:
         try:
-            claimed.update(
+            messages_status_move(
+                messages=claimed,
                 status=S.ACCEPTED,
                 provider_message_id=result.message_id,
                 accepted_at=now,
@@ -302,7 +321,8 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
                 error_message="",
             )
         except IntegrityError:
-            claimed.update(
+            messages_status_move(
+                messages=claimed,
                 status=S.UNKNOWN,
                 error_code="duplicate_message_id",
                 error_message=f"Kaleyra answered with message id {result.message_id}, which "
@@ -313,7 +333,8 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
         callback_events_match(provider_message_ids=[result.message_id])
         return None
     if result.outcome == Outcome.UNKNOWN:
-        claimed.update(
+        messages_status_move(
+            messages=claimed,
             status=S.UNKNOWN,
             error_code=result.code,
             error_message=f"{result.message} -- {UNKNOWN_NOTE}"[:2000],
@@ -330,8 +351,12 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
         message = f"{result.message} (gave up after {attempts} attempts)"
     else:
         message = result.message
-    claimed.update(
-        status=S.FAILED, error_code=result.code, error_message=message[:2000], failed_at=now
+    messages_status_move(
+        messages=claimed,
+        status=S.FAILED,
+        error_code=result.code,
+        error_message=message[:2000],
+        failed_at=now,
     )
     return None
 
@@ -339,14 +364,15 @@ def message_result_record(*, pk: int, result: SendResult) -> float | None:
 def _message_requeue(pk, result: SendResult, *, delay: float | None, refund_attempt=False):
     now = timezone.now()
     changes = {
-        "status": S.QUEUED,
         "error_code": result.code,
         "error_message": result.message[:2000],
         "next_attempt_at": now + timedelta(seconds=delay) if delay else now,
     }
     if refund_attempt:
         changes["attempts"] = F("attempts") - 1
-    SentMessage.objects.filter(pk=pk, status=S.SENDING).update(**changes)
+    messages_status_move(
+        messages=SentMessage.objects.filter(pk=pk, status=S.SENDING), status=S.QUEUED, **changes
+    )
 
 
 def _pause_delay(pause: SendingPause, now) -> float:

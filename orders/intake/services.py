@@ -17,6 +17,7 @@ from ..choices import EventKind, OrderStatus
 from ..errors import OrderConflictError, OrderError, OrderInputError
 from ..models import Order, OrderAddress, OrderEvent, OrderItem, OrderReference
 from ..money import order_totals
+from ..outbound_events import orders_created_emit
 from ..selectors import order_related_keep
 from ..services import order_event_record, order_save
 from .parse import (
@@ -200,6 +201,8 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
         order_related_keep(order, "items", by_order[order.pk][0])
         order_related_keep(order, "addresses", by_order[order.pk][1])
         order_related_keep(order, "references", [])
+    # Not through order_save: the shop's webhooks hear of these orders here, in this transaction.
+    orders_created_emit(orders=orders)
     return orders
 
 
