@@ -73,3 +73,23 @@ def wrk_result(*, wrk, url, script, script_args, connections, duration) -> dict:
     values = {key: int(value) for key, value in (pair.split("=") for pair in line.split()[1:])}
     values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
     return values
+
+
+def openssl_rsa2048_signs() -> float | None:
+    """`openssl speed rsa2048` signs per second on this machine (one core, 3 s): the yardstick
+    printed beside a bench's figures so runs on different machines compare; None without
+    openssl."""
+    try:
+        result = subprocess.run(  # noqa: S603 - openssl from PATH, fixed arguments
+            ["openssl", "speed", "-seconds", "3", "rsa2048"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    for line in result.stdout.splitlines():
+        fields = line.split()
+        if fields[:3] == ["rsa", "2048", "bits"]:
+            return float(fields[5])
+    return None

@@ -226,6 +226,15 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Payments: the admin's "Payments needing attention" lists a payment pending this long (seconds).
 PAYMENT_PENDING_ATTENTION_AFTER = env.float("PAYMENT_PENDING_ATTENTION_AFTER", default=3600.0)
 
+# Admin lists of big tables (common/changelists.py). Rows are counted exactly up to
+# ADMIN_EXACT_COUNT_BELOW (a count that stops there); past it the list shows PostgreSQL's
+# estimate ("about 10.2 million"). Pages past ADMIN_MAX_PAGES are not served (a message asks for
+# a filter). A search term shorter than ADMIN_SEARCH_MIN_LENGTH characters finds nothing and says
+# so (shorter substrings cannot use the trigram indexes, so they would read every row).
+ADMIN_EXACT_COUNT_BELOW = env.int("ADMIN_EXACT_COUNT_BELOW", default=10_000)
+ADMIN_MAX_PAGES = env.int("ADMIN_MAX_PAGES", default=1_000)
+ADMIN_SEARCH_MIN_LENGTH = env.int("ADMIN_SEARCH_MIN_LENGTH", default=3)
+
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)
 WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY_FILE", default="")

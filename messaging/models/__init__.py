@@ -163,6 +163,10 @@ class SentMessage(models.Model):
                 condition=models.Q(status="failed"),
                 name="sentmessage_failed_idx",
             ),
+            # The admin (common/changelists.py): a phone number found exactly, and the ids of
+            # deep pages read in the list's order from the index alone.
+            models.Index(fields=["recipient"], name="sentmessage_recipient"),
+            models.Index(fields=["created_at", "id"], name="sentmessage_created_id"),
         ]
         permissions = [
             ("send_messages", "Can send messages"),
