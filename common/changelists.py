@@ -63,35 +63,35 @@ def search_term_filter(
     exact_fields: tuple[str, ...] = (),
     partial_fields: tuple[str, ...] = (),
     min_length: int | None = None,
-) -> Q | str:
-    """The filter a changelist search term stands for, or, for a term too short to search by
-    an index, the message saying so. A valid phone number (common.phones) matches the
-    `phone_fields` exactly in E.164, and the `exact_fields` as typed; any other term matches
-    the `exact_fields` as typed and the `partial_fields` as a substring (a term typed like a
-    phone number is searched in the phone fields by its digits alone)."""
+) -> tuple[Q, str | None]:
+    """The filter a changelist search term stands for, and for a term too short to search part
+    of a value by an index, the message saying so (the filter then matches whole values only).
+    A valid phone number (common.phones) matches the `phone_fields` exactly in E.164, and the
+    `exact_fields` as typed; any other term matches the `exact_fields` as typed and the
+    `partial_fields` as a substring (a term typed like a phone number is searched in the phone
+    fields by its digits alone)."""
     term = term.strip()
     min_length = settings.ADMIN_SEARCH_MIN_LENGTH if min_length is None else min_length
-    q = Q()
+    q = Q(pk__in=[])  # matches nothing: the start of an OR
     for field in exact_fields:
         q |= Q(**{field: term})
     phone = phone_e164(term) if phone_fields and _PHONE_LIKE.fullmatch(term) else None
     if phone:
         for field in phone_fields:
             q |= Q(**{field: phone})
-        return q
+        return q, None
     phone_digits = re.sub(r"\D", "", term) if _PHONE_LIKE.fullmatch(term) else ""
     if len(term) < min_length and len(phone_digits) < min_length:
-        if exact_fields:
-            return q
-        return (
+        return q, (
             f"Search for at least {min_length} characters: “{term}” is too short to look up "
-            "without reading every row."
+            "without reading every row"
+            + (" (only whole values were matched)." if exact_fields else ".")
         )
     for field in partial_fields:
         value = phone_digits if field in phone_fields and phone_digits else term
         if len(value) >= min_length:
             q |= IlikeContains(F(field), value)
-    return q
+    return q, None
 
 
 class IndexedSearchMixin:
@@ -106,15 +106,16 @@ class IndexedSearchMixin:
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        found = search_term_filter(
+        found, too_short = search_term_filter(
             search_term,
             phone_fields=self.search_phone_fields,
             exact_fields=self.search_exact_fields,
             partial_fields=self.search_partial_fields,
         )
-        if isinstance(found, str):
-            messages.warning(request, found)
-            return queryset.none(), False
+        if too_short:
+            messages.warning(request, too_short)
+            if not self.search_exact_fields:
+                return queryset.none(), False
         # A search across a relation (order__reference_id) joins one row per row: no duplicates.
         return queryset.filter(found), False
 

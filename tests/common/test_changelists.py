@@ -12,6 +12,7 @@ from common.changelists import CountEstimate, IlikeContains, queryset_count, sea
 from messaging.models import SentMessage
 from tests.factories import SentMessageFactory
 
+NOTHING = Q(pk__in=[])
 FIELDS = {
     "phone_fields": ("recipient",),
     "exact_fields": ("provider_message_id",),
@@ -21,13 +22,15 @@ FIELDS = {
 
 @pytest.mark.parametrize("typed", ["9812345601", "+91 98123 45601", "098123-45601", "919812345601"])
 def test_a_phone_in_any_form_is_matched_exactly_in_e164(typed):
-    assert search_term_filter(typed, **FIELDS) == Q(provider_message_id=typed) | Q(
-        recipient="+919812345601"
+    assert search_term_filter(typed, **FIELDS) == (
+        NOTHING | Q(provider_message_id=typed) | Q(recipient="+919812345601"),
+        None,
     )
 
 
 def test_a_partial_phone_is_searched_by_its_digits_in_phone_fields_as_typed_elsewhere():
-    found = search_term_filter("98123 456", **FIELDS)
+    found, too_short = search_term_filter("98123 456", **FIELDS)
+    assert too_short is None
     lookups = [child for child in found.children if isinstance(child, IlikeContains)]
     assert [(lookup.lhs.name, lookup.rhs) for lookup in lookups] == [
         ("recipient", "98123456"),
@@ -38,12 +41,17 @@ def test_a_partial_phone_is_searched_by_its_digits_in_phone_fields_as_typed_else
 def test_a_too_short_term_gets_a_message_naming_the_minimum(settings):
     settings.ADMIN_SEARCH_MIN_LENGTH = 3
     assert search_term_filter("ab", **{**FIELDS, "exact_fields": ()}) == (
-        "Search for at least 3 characters: “ab” is too short to look up without reading every row."
+        NOTHING,
+        "Search for at least 3 characters: “ab” is too short to look up without reading every row.",
     )
 
 
-def test_a_short_term_still_matches_the_exact_fields():
-    assert search_term_filter("ab", **FIELDS) == Q(provider_message_id="ab")
+def test_a_short_term_still_matches_the_exact_fields_and_says_so():
+    assert search_term_filter("ab", **FIELDS) == (
+        NOTHING | Q(provider_message_id="ab"),
+        "Search for at least 3 characters: “ab” is too short to look up without reading "
+        "every row (only whole values were matched).",
+    )
 
 
 @pytest.mark.parametrize(
