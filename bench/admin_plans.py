@@ -114,10 +114,7 @@ def main():
         ),
         (
             "messages: date hierarchy months (before; removed)",
-            lambda: messages.annotate(m=TruncMonth("created_at"))
-            .order_by()
-            .values("m")
-            .distinct(),
+            lambda: messages.annotate(m=TruncMonth("created_at")).order_by().values("m").distinct(),
             "rows",
         ),
         (
@@ -149,7 +146,7 @@ def main():
             sql, params = qs.query.sql_with_params()
             with connection.cursor() as cursor:
                 cursor.execute(
-                    f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT count(*) FROM ({sql}) AS rows",
+                    f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT count(*) FROM ({sql}) AS rows",  # noqa: S608
                     params,
                 )
                 plan = "\n".join(row[0] for row in cursor.fetchall())
