@@ -6,11 +6,12 @@
   as a substring (`ILIKE '%term%'`, which a pg_trgm GIN index serves on PostgreSQL; LIKE on
   SQLite) on the `search_partial_fields`. A term shorter than ADMIN_SEARCH_MIN_LENGTH finds
   nothing and says why: a trigram index cannot serve it, so it would read the whole table.
-- Counts (`EstimatedCountPaginator`): rows are counted exactly up to ADMIN_EXACT_COUNT_BELOW (a
-  count that stops there, so its cost is bounded whatever the filter); past it, PostgreSQL's
-  own estimate of the rows (its plan's, from the table statistics) is shown as "about 10.2
-  million". Deep pages read only the ids of the rows they skip (an index-only walk), then the
-  page's own rows; pages past ADMIN_MAX_PAGES are not served (a message asks for a filter).
+- Counts (`EstimatedCountPaginator`): PostgreSQL's own estimate of the rows (its plan's, from
+  the table statistics; no row read) is shown as "about 10.2 million" when it is
+  ADMIN_EXACT_COUNT_BELOW or more; below, the rows are counted exactly by a count that stops
+  at that many (its cost is bounded whatever the estimate's error). Deep pages read only the
+  ids of the rows they skip (an index-only walk), then the page's own rows; pages past
+  ADMIN_MAX_PAGES are not served (a message asks for a filter).
 - `FastChangeListMixin` puts them together for a ModelAdmin, with Django's own extra counts
   (the unfiltered "N total" and facet counts) switched off.
 """
@@ -138,9 +139,10 @@ class CountEstimate(int):
 
 
 def queryset_count(queryset, *, exact_below: int | None = None) -> int:
-    """The number of rows of `queryset`: exact when there are fewer than `exact_below`
-    (ADMIN_EXACT_COUNT_BELOW; counted with a LIMIT, so it never reads more rows than that),
-    else PostgreSQL's estimate (a CountEstimate, never below `exact_below`). Exact on other
+    """The number of rows of `queryset` on PostgreSQL: its planner's estimate (a
+    CountEstimate) when that is `exact_below` (ADMIN_EXACT_COUNT_BELOW) or more; else counted
+    exactly with a LIMIT of `exact_below`, so the count never reads more rows than that (when
+    it reaches the limit, the estimate is kept, never below the limit). Exact on other
     databases."""
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":
@@ -148,10 +150,13 @@ def queryset_count(queryset, *, exact_below: int | None = None) -> int:
     limit = settings.ADMIN_EXACT_COUNT_BELOW if exact_below is None else exact_below
     if queryset.query.is_empty():
         return 0
+    estimate = queryset_estimate(queryset)
+    if estimate >= limit:
+        return CountEstimate(estimate)
     counted = queryset.order_by().values("pk")[:limit].count()
     if counted < limit:
         return counted
-    return CountEstimate(max(queryset_estimate(queryset), limit))
+    return CountEstimate(max(estimate, limit))
 
 
 def queryset_estimate(queryset) -> int:
