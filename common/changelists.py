@@ -21,12 +21,14 @@ import re
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.admin import ShowFacets
+from django.contrib.admin import ShowFacets, helpers
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import F, Lookup, Q
 from django.utils.functional import cached_property
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from .phones import phone_e164
 
@@ -234,3 +236,13 @@ class FastChangeListMixin(IndexedSearchMixin):
 
     def get_changelist(self, request, **kwargs):
         return CappedChangeList
+
+    def action_checkbox(self, obj):
+        """Django's row checkbox, written directly: rendering a CheckboxInput widget through
+        the form renderer's templates took a third of a 100-row page's time. The same HTML."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )

@@ -140,3 +140,14 @@ def test_on_sqlite_the_trigram_indexes_are_skipped_and_the_btree_ones_built():
         constraints = connection.introspection.get_constraints(cursor, "messaging_sentmessage")
     assert "sentmessage_recipient" in constraints and "sentmessage_created_id" in constraints
     assert not any(name.endswith("_trgm") for name in constraints)
+
+
+def test_the_row_checkbox_is_djangos_own_html():
+    from django.contrib import admin
+    from django.contrib.admin import ModelAdmin
+
+    from messaging.models import SendBatch
+
+    batch = SendBatch(pk=5, name='Diwali <b> & "50%"')
+    model_admin = admin.site._registry[SendBatch]
+    assert model_admin.action_checkbox(batch) == ModelAdmin.action_checkbox(model_admin, batch)
