@@ -19,12 +19,6 @@ MESSAGES = "/admin/messaging/sentmessage/"
 BATCHES = "/admin/messaging/sendbatch/"
 
 
-@pytest.fixture
-def boss(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("boss", "b@example.com", "pw"))
-    return client
-
-
 @contextlib.contextmanager
 def statements():
     """The SQL statements run meanwhile (with their parameters' placeholders)."""
@@ -48,32 +42,32 @@ def warnings(response):
 
 
 @pytest.mark.parametrize("typed", ["9812345601", "+91 98123 45601", "098123-45601"])
-def test_a_phone_typed_in_any_form_finds_its_messages(boss, typed):
+def test_a_phone_typed_in_any_form_finds_its_messages(admin_client, typed):
     mine = SentMessageFactory(recipient="+919812345601")
     SentMessageFactory(recipient="+919812345602")
-    assert listed(boss.get(MESSAGES, {"q": typed})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": typed})) == [mine.pk]
 
 
-def test_part_of_a_phone_number_or_of_a_ref_finds_the_messages(boss):
+def test_part_of_a_phone_number_or_of_a_ref_finds_the_messages(admin_client):
     mine = SentMessageFactory(recipient="+919812345601", ref="diwali-campaign-7")
     other = SentMessageFactory(recipient="+919800000000", ref="holi-campaign-8")
-    assert listed(boss.get(MESSAGES, {"q": "2345601"})) == [mine.pk]
-    assert listed(boss.get(MESSAGES, {"q": "98123 456"})) == [mine.pk]
-    assert listed(boss.get(MESSAGES, {"q": "CAMPAIGN-7"})) == [mine.pk]
-    assert listed(boss.get(MESSAGES, {"q": "campaign"})) == [other.pk, mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "2345601"})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "98123 456"})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "CAMPAIGN-7"})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "campaign"})) == [other.pk, mine.pk]
 
 
-def test_a_kaleyra_id_or_ref2_is_found_whole(boss):
+def test_a_kaleyra_id_or_ref2_is_found_whole(admin_client):
     mine = SentMessageFactory(provider_message_id="kal-abc-1", ref2="customer-42")
     SentMessageFactory(provider_message_id="kal-abc-11", ref2="customer-421")
-    assert listed(boss.get(MESSAGES, {"q": "kal-abc-1"})) == [mine.pk]
-    assert listed(boss.get(MESSAGES, {"q": "customer-42"})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "kal-abc-1"})) == [mine.pk]
+    assert listed(admin_client.get(MESSAGES, {"q": "customer-42"})) == [mine.pk]
 
 
-def test_a_too_short_search_finds_whole_values_only_and_says_why(boss):
+def test_a_too_short_search_finds_whole_values_only_and_says_why(admin_client):
     mine = SentMessageFactory(recipient="+919812345601", ref2="ab")
     SentMessageFactory(recipient="+919812345602", ref="ab-campaign")
-    response = boss.get(MESSAGES, {"q": "ab"})
+    response = admin_client.get(MESSAGES, {"q": "ab"})
     assert listed(response) == [mine.pk]
     assert warnings(response) == [
         "Search for at least 3 characters: “ab” is too short to look up without reading "
@@ -82,27 +76,29 @@ def test_a_too_short_search_finds_whole_values_only_and_says_why(boss):
     assert "too short to look up" in response.content.decode()
 
 
-def test_send_batches_are_searched_by_part_of_their_name(boss):
+def test_send_batches_are_searched_by_part_of_their_name(admin_client):
     mine = SendBatchFactory(name="Diwali offer")
     SendBatchFactory(name="Holi offer")
-    assert listed(boss.get(BATCHES, {"q": "diwali"})) == [mine.pk]
-    assert boss.get(f"{BATCHES}{mine.pk}/change/").status_code == 200
+    assert listed(admin_client.get(BATCHES, {"q": "diwali"})) == [mine.pk]
+    assert admin_client.get(f"{BATCHES}{mine.pk}/change/").status_code == 200
 
 
-def test_counts_are_exact_with_no_unfiltered_total(boss):
+def test_counts_are_exact_with_no_unfiltered_total(admin_client):
     SentMessageFactory.create_batch(3, status="failed")
     SentMessageFactory(status="read")
-    response = boss.get(MESSAGES, {"status__exact": "failed"})
+    response = admin_client.get(MESSAGES, {"status__exact": "failed"})
     cl = response.context["cl"]
     assert (cl.result_count, type(cl.result_count), cl.full_result_count) == (3, int, None)
     assert "3 sent messages" in response.content.decode()
 
 
-def test_pages_past_the_cap_show_the_last_page_served_with_a_message(boss, settings, monkeypatch):
+def test_pages_past_the_cap_show_the_last_page_served_with_a_message(
+    admin_client, settings, monkeypatch
+):
     settings.ADMIN_MAX_PAGES = 2
     monkeypatch.setattr(admin.site._registry[SentMessage], "list_per_page", 1)
     newest_first = [m.pk for m in SentMessageFactory.create_batch(4)][::-1]
-    response = boss.get(MESSAGES, {"p": 4})
+    response = admin_client.get(MESSAGES, {"p": 4})
     assert listed(response) == [newest_first[1]]
     assert response.context["cl"].paginator.num_pages == 2
     assert warnings(response) == [
@@ -112,19 +108,19 @@ def test_pages_past_the_cap_show_the_last_page_served_with_a_message(boss, setti
     ]
 
 
-def test_deep_pages_read_their_rows_by_id_in_the_lists_order(boss, monkeypatch):
+def test_deep_pages_read_their_rows_by_id_in_the_lists_order(admin_client, monkeypatch):
     monkeypatch.setattr(admin.site._registry[SentMessage], "list_per_page", 2)
     monkeypatch.setattr(changelists.EstimatedCountPaginator, "DEFERRED_FROM", 2)
     newest_first = [m.pk for m in SentMessageFactory.create_batch(5)][::-1]
     with statements() as captured:
-        response = boss.get(MESSAGES, {"p": 2})
+        response = admin_client.get(MESSAGES, {"p": 2})
     assert listed(response) == newest_first[2:4]
-    assert listed(boss.get(MESSAGES, {"p": 3})) == newest_first[4:]
+    assert listed(admin_client.get(MESSAGES, {"p": 3})) == newest_first[4:]
     assert any(" IN (" in sql and "messaging_sentmessage" in sql for sql in captured)
 
 
 @pytest.mark.postgres
-def test_on_postgresql_a_big_list_shows_the_estimate_and_counts_no_further(boss, settings):
+def test_on_postgresql_a_big_list_shows_the_estimate_and_counts_no_further(admin_client, settings):
     settings.ADMIN_EXACT_COUNT_BELOW = 3
     SentMessageFactory.create_batch(4)
     SentMessageFactory(status="failed")
@@ -136,8 +132,8 @@ def test_on_postgresql_a_big_list_shows_the_estimate_and_counts_no_further(boss,
         ),
         statements() as captured,
     ):
-        response = boss.get(MESSAGES)
-        failed = boss.get(MESSAGES, {"status__exact": "failed"})
+        response = admin_client.get(MESSAGES)
+        failed = admin_client.get(MESSAGES, {"status__exact": "failed"})
     assert "about 10.2 million sent messages" in response.content.decode()
     assert response.context["cl"].paginator.num_pages == settings.ADMIN_MAX_PAGES
     assert (failed.context["cl"].result_count, type(failed.context["cl"].result_count)) == (
@@ -149,7 +145,7 @@ def test_on_postgresql_a_big_list_shows_the_estimate_and_counts_no_further(boss,
 
 
 @pytest.mark.postgres
-def test_on_postgresql_searches_can_use_the_indexes(boss):
+def test_on_postgresql_searches_can_use_the_indexes(admin_client):
     SentMessageFactory(recipient="+919812345601", ref="diwali-campaign-7")
     plans = {}
     with connection.cursor() as cursor:
@@ -158,7 +154,9 @@ def test_on_postgresql_searches_can_use_the_indexes(boss):
         cursor.execute("SET enable_seqscan = off; SET enable_indexscan = off")
         try:
             for term in ("+91 98123 45601", "2345601", "campaign-7"):
-                plans[term] = boss.get(MESSAGES, {"q": term}).context["cl"].queryset.explain()
+                plans[term] = (
+                    admin_client.get(MESSAGES, {"q": term}).context["cl"].queryset.explain()
+                )
         finally:
             cursor.execute("RESET enable_seqscan; RESET enable_indexscan")
     assert "sentmessage_recipient " in plans["+91 98123 45601"]
@@ -166,9 +164,9 @@ def test_on_postgresql_searches_can_use_the_indexes(boss):
     assert "sentmessage_ref_trgm" in plans["campaign-7"]
 
 
-def test_the_list_and_message_pages_still_render(boss):
+def test_the_list_and_message_pages_still_render(admin_client):
     message = SentMessageFactory()
-    assert boss.get(MESSAGES).status_code == 200
-    assert boss.get(f"{MESSAGES}{message.pk}/change/").status_code == 200
-    assert boss.get(BATCHES).status_code == 200
+    assert admin_client.get(MESSAGES).status_code == 200
+    assert admin_client.get(f"{MESSAGES}{message.pk}/change/").status_code == 200
+    assert admin_client.get(BATCHES).status_code == 200
     assert SendBatch.objects.count() == 1
