@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin import ShowFacets, helpers
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import F, Lookup, Q
@@ -150,9 +151,10 @@ def queryset_count(queryset, *, exact_below: int | None = None) -> int:
     if connection.vendor != "postgresql":
         return queryset.count()
     limit = settings.ADMIN_EXACT_COUNT_BELOW if exact_below is None else exact_below
-    if queryset.query.is_empty():
+    try:
+        estimate = queryset_estimate(queryset)
+    except EmptyResultSet:  # none(), or a filter such as pk__in=[]: no query to run
         return 0
-    estimate = queryset_estimate(queryset)
     if estimate >= limit:
         return CountEstimate(estimate)
     counted = queryset.order_by().values("pk")[:limit].count()

@@ -107,6 +107,13 @@ def test_on_postgresql_an_estimate_too_low_costs_a_count_of_the_limit_at_most(se
     assert (count, type(count), str(count)) == (3, CountEstimate, "about 3")
 
 
+@pytest.mark.django_db
+def test_an_empty_queryset_counts_zero_without_a_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert queryset_count(SentMessage.objects.none()) == 0
+        assert queryset_count(SentMessage.objects.filter(pk__in=[])) == 0
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_on_postgresql_the_estimate_is_the_planners():
