@@ -191,6 +191,8 @@ def admin_payments_contribute(*, site=admin.site) -> None:
     after = list_display.index("status") + 1 if "status" in list_display else len(list_display)
     list_display.insert(after, order_payment_status_column)
     model_admin.list_display = tuple(list_display)
+    if model_admin.sortable_by is not None:  # the order list names the columns it sorts by
+        model_admin.sortable_by = (*model_admin.sortable_by, order_payment_status_column)
     model_admin.list_filter = (*model_admin.list_filter, PaymentStatusFilter)
     model_admin.inlines = (*model_admin.inlines, OrderPaymentInline, OrderPaymentCheckInline)
     model_admin.actions = (*(model_admin.actions or ()), orders_payment_check_action)

@@ -291,6 +291,14 @@ PAYMENT_PENDING_ATTENTION_AFTER = env.float("PAYMENT_PENDING_ATTENTION_AFTER", d
 # item) taken at once; a larger file is refused with the limit named (split it).
 ORDER_IMPORT_MAX_BYTES = env.int("ORDER_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 ORDER_IMPORT_MAX_ROWS = env.int("ORDER_IMPORT_MAX_ROWS", default=50_000)
+# Admin lists of big tables (common/changelists.py). Rows are counted exactly up to
+# ADMIN_EXACT_COUNT_BELOW (a count that stops there); past it the list shows PostgreSQL's
+# estimate ("about 10.2 million"). Pages past ADMIN_MAX_PAGES are not served (a message asks for
+# a filter). A search term shorter than ADMIN_SEARCH_MIN_LENGTH characters finds nothing and says
+# so (shorter substrings cannot use the trigram indexes, so they would read every row).
+ADMIN_EXACT_COUNT_BELOW = env.int("ADMIN_EXACT_COUNT_BELOW", default=10_000)
+ADMIN_MAX_PAGES = env.int("ADMIN_MAX_PAGES", default=1_000)
+ADMIN_SEARCH_MIN_LENGTH = env.int("ADMIN_SEARCH_MIN_LENGTH", default=3)
 
 # WhatsApp checkout endpoint
 WHATSAPP_CHECKOUT_PRIVATE_KEY = env.str("WHATSAPP_CHECKOUT_PRIVATE_KEY", default="", multiline=True)

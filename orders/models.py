@@ -64,6 +64,12 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The admin (common/changelists.py): a phone number found exactly, and the ids of deep
+        # pages read in the list's order from the index alone.
+        indexes = [
+            models.Index(fields=["customer_phone"], name="order_customer_phone"),
+            models.Index(fields=["created_at", "id"], name="order_created_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="order_status_valid"
@@ -224,6 +230,8 @@ class OrderEvent(AppendOnlyModel):
 
     class Meta:
         ordering = ["created_at", "id"]
+        # The admin's deep pages read the ids in the list's order from the index alone.
+        indexes = [models.Index(fields=["created_at", "id"], name="orderevent_created_id")]
 
     def __str__(self):
         return order_event_describe(event=self)

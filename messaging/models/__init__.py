@@ -163,6 +163,13 @@ class SentMessage(models.Model):
                 condition=models.Q(status="failed"),
                 name="sentmessage_failed_idx",
             ),
+            # The admin (common/changelists.py): a phone number found exactly, the ids of deep
+            # pages read in the list's order from the index alone, and a batch's or a status's
+            # messages listed newest first without reading the others.
+            models.Index(fields=["recipient"], name="sentmessage_recipient"),
+            models.Index(fields=["created_at", "id"], name="sentmessage_created_id"),
+            models.Index(fields=["batch", "created_at", "id"], name="sentmessage_batch_created"),
+            models.Index(fields=["status", "created_at", "id"], name="sentmessage_status_created"),
         ]
         permissions = [
             ("send_messages", "Can send messages"),
