@@ -211,10 +211,18 @@ PAYMENT_STATUS_MESSAGE = env.bool("PAYMENT_STATUS_MESSAGE", default=True)
 PAYMENT_STATUS_DESCRIPTION = env.str(
     "PAYMENT_STATUS_DESCRIPTION", default="Payment received. We are preparing your order."
 )
+# Batch counts and report rollups (messaging.rollups): every ROLLUPS_FOLD_SECONDS the beat task
+# folds the deltas the messages' trigger wrote into the rollups (readers add the rest, so figures
+# are exact either way; a longer period only leaves more deltas for each read to add).
+ROLLUPS_FOLD_SECONDS = env.float("ROLLUPS_FOLD_SECONDS", default=5.0)
 # Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "rollups-fold": {
+        "task": "messaging.tasks.rollups_fold_task",
+        "schedule": ROLLUPS_FOLD_SECONDS,
+    },
     "payments-reconcile": {"task": "checkout.tasks.payments_reconcile_task", "schedule": 300.0},
     "coupons-release-expired": {
         "task": "coupons.tasks.coupons_release_expired_task",
