@@ -35,8 +35,10 @@ class Difference:
             for name in names
             if self.rollup.get(name, 0) != self.messages.get(name, 0)
         )
-        where = self.day.isoformat() if self.day else "batch"
-        return f"{where} {self.what} {self.key}: rollup {changes}"
+        where = (
+            f"{self.day.isoformat()} {self.what} {self.key}" if self.day else f"batch {self.key[0]}"
+        )
+        return f"{where}: rollup {changes}"
 
 
 def _counts():
