@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 
 from messaging.models import SentMessage
 
-from .figures import FIGURE_LOOKUPS, FIGURES, delta_figures_sql
+from .figures import FIGURE_LOOKUPS, FIGURES, delta_figures_sql, figure_counts
 from .fold import day_bounds, rollup_zone, rollups_repair
 from .read import batch_status_counts, day_param, fetch
 
@@ -41,23 +41,16 @@ class Difference:
         return f"{where}: rollup {changes}"
 
 
-def _counts():
-    return {
-        name: Count("created_at", filter=Q(**lookups)) if lookups else Count("created_at")
-        for name, lookups in FIGURE_LOOKUPS.items()
-    }
-
-
 def _raw_day(day: date, zone: str):
     start, end = day_bounds(day, day, zone)
     messages = SentMessage.objects.filter(created_at__gte=start, created_at__lt=end).order_by()
     days = {
         (row.pop("kind"), row.pop("template_name"), row.pop("batch_id") or 0): row
-        for row in messages.values("kind", "template_name", "batch_id").annotate(**_counts())
+        for row in messages.values("kind", "template_name", "batch_id").annotate(**figure_counts())
     }
     refs = {}
     for field in ("ref", "ref1", "ref2"):
-        for row in messages.values(field).annotate(**_counts()):
+        for row in messages.values(field).annotate(**figure_counts()):
             refs[(field, row.pop(field))] = row
     failures = {
         (r["kind"], r["template_name"], r["batch_id"] or 0, r["error_code"], r["error_title"]): {
