@@ -73,3 +73,18 @@ def wrk_result(*, wrk, url, script, script_args, connections, duration) -> dict:
     values = {key: int(value) for key, value in (pair.split("=") for pair in line.split()[1:])}
     values["rps"] = values["requests"] / (values["duration_us"] / 1e6)
     return values
+
+
+def openssl_rsa2048_signs(seconds: int = 3) -> float:
+    """`openssl speed rsa2048` signs per second on one core: the machine's speed right now,
+    printed beside a bench's figures so runs on different (or busy) machines compare."""
+    out = subprocess.run(
+        ["openssl", "speed", "-seconds", str(seconds), "rsa2048"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for line in out.splitlines():
+        if line.startswith("rsa 2048 bits") or line.startswith("rsa  2048 bits"):
+            return float(line.split()[-2])
+    raise RuntimeError(f"no rsa2048 line in openssl's answer: {out[-300:]}")
