@@ -263,10 +263,18 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 # the periodic sweep runs every WEBHOOK_SWEEP_SECONDS.
 WEBHOOK_RUN_SECONDS = env.float("WEBHOOK_RUN_SECONDS", default=50.0)
 WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)
+# Batch counts and report rollups (messaging.rollups): every ROLLUPS_FOLD_SECONDS the beat task
+# folds the deltas the messages' trigger wrote into the rollups (readers add the rest, so figures
+# are exact either way; a longer period only leaves more deltas for each read to add).
+ROLLUPS_FOLD_SECONDS = env.float("ROLLUPS_FOLD_SECONDS", default=5.0)
 # Periodic jobs, run by `celery beat` (or a worker started with -B, as bin/run does).
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "rollups-fold": {
+        "task": "messaging.tasks.rollups_fold_task",
+        "schedule": ROLLUPS_FOLD_SECONDS,
+    },
     "payments-reconcile": {"task": "checkout.tasks.payments_reconcile_task", "schedule": 300.0},
     "webhooks-deliver": {
         "task": "common.outbound.tasks.outbound_deliver_task",

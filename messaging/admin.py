@@ -3,7 +3,7 @@ import json
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q, URLField
+from django.db.models import URLField
 from django.forms.models import BaseInlineFormSet
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
@@ -25,6 +25,7 @@ from .models import (
 )
 from .models.templates import parameters_problem
 from .preview import bubble_for, bubble_render
+from .rollups.read import batch_count_expression
 from .selectors import batch_progress
 from .services import messages_retry, sending_pause_clear
 from .services.recovery import messages_retry_risky
@@ -49,15 +50,11 @@ class SendBatchAdmin(FastChangeListMixin, SendMessagesPermissionMixin, ReadOnlyM
             super()
             .get_queryset(request)
             .select_related("created_by")
+            # The batches' kept counts (messaging.rollups), not a count of their messages.
             .annotate(
-                total_count=Count("messages"),
-                accepted_count=Count(
-                    "messages",
-                    filter=Q(messages__status__in=[S.ACCEPTED, S.SENT, S.DELIVERED, S.READ]),
-                ),
-                failed_count=Count(
-                    "messages", filter=Q(messages__status__in=[S.FAILED, S.NOT_SENT])
-                ),
+                total_count=batch_count_expression(),
+                accepted_count=batch_count_expression([S.ACCEPTED, S.SENT, S.DELIVERED, S.READ]),
+                failed_count=batch_count_expression([S.FAILED, S.NOT_SENT]),
             )
         )
 

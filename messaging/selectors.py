@@ -3,6 +3,7 @@ from django.db.models import Count, Max, OuterRef, Subquery
 from orders.models import Order
 
 from .models import MessageStatus, SentMessage
+from .rollups.read import batch_status_counts
 from .services.sending import sending_pause_active
 
 S = MessageStatus
@@ -22,10 +23,10 @@ PROGRESS_STATUSES = (
 
 def batch_progress(*, batch) -> dict:
     """Live counts of a batch's messages by status, how far it got, the account's pause
-    (why queued messages are waiting) if any, and why its failed messages failed."""
-    rows = SentMessage.objects.filter(batch=batch).values_list("status").annotate(n=Count("id"))
+    (why queued messages are waiting) if any, and why its failed messages failed. The counts
+    are the batch's kept counts (messaging.rollups), not a count of its messages."""
     counts = dict.fromkeys(PROGRESS_STATUSES, 0)
-    counts.update(dict(rows))
+    counts.update(batch_status_counts(batch_ids=[batch.pk])[batch.pk])
     total = sum(counts.values())
     waiting = counts[S.QUEUED] + counts[S.SENDING]
     pause = sending_pause_active() if waiting or batch.prepared_at is None else None

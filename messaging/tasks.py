@@ -12,6 +12,7 @@ from django.conf import settings
 
 from .callbacks.services import callback_events_sweep
 from .models import MessageStatus, SentMessage
+from .rollups.fold import rollups_fold
 from .services import messages_send, messages_sweep
 from .services import orders_batch_prepare as prepare
 from .services.publishing import (
@@ -100,3 +101,9 @@ def callbacks_sweep_task() -> int:
 publisher_register(name=BATCH_DISPATCH, publish=lambda *args: batch_dispatch.delay(*args))
 publisher_register(name=BATCH_PREPARE, publish=lambda *args: orders_batch_prepare.delay(*args))
 publisher_register(name=MESSAGES_ENQUEUE, publish=lambda ids: messages_enqueue(ids))
+
+
+@shared_task
+def rollups_fold_task() -> int:
+    """Scheduled every ROLLUPS_FOLD_SECONDS: fold the batch counts' and reports' deltas."""
+    return rollups_fold()

@@ -8,10 +8,26 @@ from .choices import MessageKind, MessageStatus
 # What providers post to us (messaging.callbacks): receipts, status and other inbound events.
 from .inbound import CallbackEvent, CallbackReceipt, InboundEvent
 
+# Batch counts and report rollups kept by a trigger and a fold (messaging.rollups).
+from .rollups import (
+    BatchStatusCount,
+    DayRollup,
+    FailureRollup,
+    MessageDelta,
+    RefRollup,
+    RollupState,
+)
+
 # The template registry: approved templates, their header and body, where each value comes from.
 from .templates import HeaderFormat, MessageTemplate, ParameterSource, TemplateParameter
 
 __all__ = [
+    "BatchStatusCount",
+    "DayRollup",
+    "FailureRollup",
+    "MessageDelta",
+    "RefRollup",
+    "RollupState",
     "CallbackEvent",
     "CallbackReceipt",
     "HeaderFormat",

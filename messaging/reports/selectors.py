@@ -1,8 +1,13 @@
-"""Delivery and ref report figures, aggregated in the database.
+"""Delivery and ref report figures, read from the rollups (messaging.rollups).
 
 What each figure counts is written out in tables.FIGURE_DEFINITIONS (shown on the pages).
 Each figure is one set of field lookups (FIGURE_LOOKUPS) that the SentMessage admin list accepts
 in its URL, so a figure and the list it links to are the same query.
+
+The figures come from the rollups plus the deltas not folded yet (exact at once, thousands of
+rows rather than every message); the `*_raw` functions aggregate the messages themselves: used
+while the rollups' time zone is not SHOP_TIME_ZONE, for a ref report narrowed by kind, template
+or batch (the ref rollup keeps only what it groups by), and by `reports_verify` and the bench.
 """
 
 from dataclasses import dataclass
@@ -11,25 +16,17 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DateField, Q, Value
+from django.db.models import Count, DateField, Value
 from django.utils import timezone
 
-from messaging.models import MessageStatus, SentMessage
+from messaging.models import SentMessage
+from messaging.rollups import read as rollups
+from messaging.rollups.figures import FIGURE_LOOKUPS, FIGURES, figure_counts
+from messaging.rollups.fold import rollups_usable
 
 from .paid import PaidFigures, paid_figures
 
-S = MessageStatus
-FIGURE_LOOKUPS = {
-    "total": {},
-    "queued": {"status__in": [S.QUEUED, S.SENDING]},
-    "accepted": {"accepted_at__isnull": False},
-    "sent": {"sent_at__isnull": False},
-    "delivered": {"delivered_at__isnull": False},
-    "read": {"read_at__isnull": False},
-    "failed": {"status__exact": S.FAILED},
-    "not_sent": {"status__exact": S.NOT_SENT},
-}
-FIGURES = list(FIGURE_LOOKUPS)
+__all__ = ["FIGURE_LOOKUPS", "FIGURES"]  # also exported from here (tables, tests)
 REF_FIELDS = ("ref", "ref1", "ref2")
 REF_PAGE_SIZE = 100
 TOP_FAILURES = 10
@@ -84,21 +81,31 @@ def day_range_lookups(first: date, last: date) -> dict:
     }
 
 
-def _figures() -> dict:
-    # Counting created_at (never null) rather than the id keeps every column the query needs in
-    # the report index, so PostgreSQL answers with an index-only scan.
-    return {
-        name: Count("created_at", filter=Q(**lookups)) if lookups else Count("created_at")
-        for name, lookups in FIGURE_LOOKUPS.items()
-    }
-
-
 def _messages(filters: ReportFilters):
     return SentMessage.objects.filter(**filters.lookups()).order_by()
 
 
+def _rolled(filters: ReportFilters) -> dict:
+    return {
+        "first": filters.date_from,
+        "last": filters.date_to,
+        "zone": settings.TIME_ZONE,
+        "kind": filters.kind,
+        "template_name": filters.template_name,
+        "batch_id": filters.batch_id,
+    }
+
+
 def delivery_rows(*, filters: ReportFilters) -> list[dict]:
-    """One row per creation day, kind and template: {day, kind, template_name, <figures>}.
+    """One row per creation day, kind and template: {day, kind, template_name, <figures>},
+    ordered by day, kind and template."""
+    if not rollups_usable():
+        return delivery_rows_raw(filters=filters)
+    return rollups.day_rows(**_rolled(filters))
+
+
+def delivery_rows_raw(*, filters: ReportFilters) -> list[dict]:
+    """delivery_rows from the messages themselves.
 
     One aggregation per day of the range (UNION ALL, one round trip): each day is an index range
     on created_at with the day's boundaries worked out here in the shop's time zone, so the
@@ -109,7 +116,7 @@ def delivery_rows(*, filters: ReportFilters) -> list[dict]:
         base.filter(**day_range_lookups(day, day))
         .annotate(day=Value(day, output_field=DateField()))
         .values("day", "kind", "template_name")
-        .annotate(**_figures())
+        .annotate(**figure_counts())
         for day in filters.days
     ]
     union = per_day[0].union(*per_day[1:], all=True)
@@ -133,6 +140,12 @@ def delivery_paid(*, filters: ReportFilters) -> PaidFigures | None:
 
 def failure_reasons(*, filters: ReportFilters, limit: int = TOP_FAILURES) -> list[dict]:
     """The most frequent (error_code, error_title) among failed messages, most frequent first."""
+    if not rollups_usable():
+        return failure_reasons_raw(filters=filters, limit=limit)
+    return rollups.failure_rows(**_rolled(filters), limit=limit)
+
+
+def failure_reasons_raw(*, filters: ReportFilters, limit: int = TOP_FAILURES) -> list[dict]:
     return list(
         _messages(filters)
         .filter(**FIGURE_LOOKUPS["failed"])
@@ -156,11 +169,13 @@ def ref_report(*, filters: ReportFilters, group_by: str, page: int = 1) -> RefRe
     totals cover every group. One aggregation; its groups are summed and paged here."""
     if group_by not in REF_FIELDS:
         raise ValueError(f"group_by must be one of {', '.join(REF_FIELDS)}")
-    query = _messages(filters).values(group_by).annotate(**_figures()).order_by("-total", group_by)
-    # Plain tuples: thousands of groups cost nothing to sum; only the page becomes dicts.
-    with connection.cursor() as cursor:
-        cursor.execute(*query.query.sql_with_params())
-        groups = cursor.fetchall()
+    narrowed = filters.kind or filters.template_name or filters.batch_id is not None
+    if narrowed or not rollups_usable():
+        groups = ref_groups_raw(filters=filters, group_by=group_by)
+    else:
+        groups = rollups.ref_groups(
+            first=filters.date_from, last=filters.date_to, zone=settings.TIME_ZONE, field=group_by
+        )
     columns = [group_by, *FIGURES]
     pages = max(1, -(-len(groups) // REF_PAGE_SIZE))
     page = min(max(page, 1), pages)
@@ -175,6 +190,17 @@ def ref_report(*, filters: ReportFilters, group_by: str, page: int = 1) -> RefRe
         page=page,
         pages=pages,
     )
+
+
+def ref_groups_raw(*, filters: ReportFilters, group_by: str) -> list[tuple]:
+    """(value, <figures>) per value of `group_by` from the messages, biggest first."""
+    query = (
+        _messages(filters).values(group_by).annotate(**figure_counts()).order_by("-total", group_by)
+    )
+    # Plain tuples: thousands of groups cost nothing to sum; only the page becomes dicts.
+    with connection.cursor() as cursor:
+        cursor.execute(*query.query.sql_with_params())
+        return cursor.fetchall()
 
 
 def ref_paid(*, filters: ReportFilters, group_by: str) -> PaidFigures | None:
