@@ -47,6 +47,8 @@ class ApiKeyAdmin(APIKeyModelAdmin):
 
 if admin.site.is_registered(APIKey):
     admin.site.unregister(APIKey)  # the library's own model: common.ApiKey is the one used
+
+
 class ReadOnlyInline(admin.TabularInline):
     """Related records shown on a page, never added, edited or deleted there."""
 
