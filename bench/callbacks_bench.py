@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from proc import database_cpu_seconds, server_cpu_seconds, wrk_result
+from proc import database_cpu_seconds, machine_speed, server_cpu_seconds, wrk_result
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 LUA = Path(__file__).resolve().parent / "callbacks_wrk.lua"
@@ -64,6 +64,7 @@ def main():
     if wrk is None:
         sys.exit("wrk is not installed: on Debian/Ubuntu `apt-get install wrk`, then run again.")
 
+    print(f"before: {machine_speed() or 'openssl speed: not available'}", flush=True)
     send_rate = None if options.skip_send_bench else messaging_bench_rate(url, broker)
 
     import psycopg
@@ -165,7 +166,8 @@ def run(options, url, broker, wrk, workdir, send_rate):
     finally:
         server.terminate()
         server.wait(timeout=30)
-    report(options, result, cpu, database, load_before, load_after, send_rate)
+    speed = machine_speed()
+    report(options, result, cpu, database, load_before, load_after, send_rate, speed)
 
 
 def checkout_key(workdir) -> Path:
@@ -317,7 +319,7 @@ def wait_ready(url, auth, server, timeout=60):
     sys.exit(f"gunicorn did not answer {url} within {timeout}s")
 
 
-def report(options, result, cpu, database, load_before, load_after, send_rate):
+def report(options, result, cpu, database, load_before, load_after, send_rate, speed):
     from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent
 
     answered = result["requests"] - result["non2xx"]
@@ -330,7 +332,7 @@ def report(options, result, cpu, database, load_before, load_after, send_rate):
     print("Kaleyra callbacks benchmark")
     print(
         f"  machine: {os.cpu_count()} cores, load average {load_before[0]:.2f} before / "
-        f"{load_after[0]:.2f} after"
+        f"{load_after[0]:.2f} after; {speed or 'openssl speed: not available'}"
     )
     print(
         f"  load: wrk, {options.connections} connections, {result['duration_us'] / 1e6:.1f} s, "
