@@ -1,6 +1,6 @@
 """Batch counts and report rollups, kept by the database itself (messaging.rollups).
 
-A trigger on messaging_sentmessage (migration 0009_rollups) writes every change of what the
+A trigger on messaging_sentmessage (migration 0010_rollups) writes every change of what the
 figures depend on as rows of MessageDelta (append-only: writers never wait on one counter row);
 the fold (messaging.rollups.fold, every ROLLUPS_FOLD_SECONDS and `manage.py rollups_sweep`) moves
 them into the tables below. Readers add what is not folded yet, so figures are exact at once.

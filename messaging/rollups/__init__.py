@@ -1,6 +1,6 @@
 """Batch counts and report rollups kept current as messages move (models.rollups).
 
-- the trigger (migration 0009_rollups) turns every INSERT, UPDATE and DELETE of
+- the trigger (migration 0010_rollups) turns every INSERT, UPDATE and DELETE of
   messaging_sentmessage into MessageDelta rows, whatever wrote it (ORM, bulk UPDATEs, the
   sending code's raw SQL, COPY, callbacks);
 - `fold.rollups_fold` moves the deltas into the rollups (beat task every ROLLUPS_FOLD_SECONDS,

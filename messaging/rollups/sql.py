@@ -1,4 +1,4 @@
-"""The delta keys of a message row, per database, as the trigger of migration 0009_rollups
+"""The delta keys of a message row, per database, as the trigger of migration 0010_rollups
 computes them (keep the two in step): used to write deltas from the raw messages when days are
 rebuilt or repaired."""
 
