@@ -157,9 +157,13 @@ def test_flaky_kaleyra_every_message_accepted_once(sandbox, workers, capsys):
         "flaky_kaleyra", counts, capsys, requests=sandbox.requests, max_attempts=totals["most"]
     )
     assert counts == {"sent": 2000, "accepted": 2000, "duplicates": 0, "lost": 0, "flagged": 0}
-    # One request per attempt, none beyond the limit, and the faults did happen.
+    # One request per attempt, none beyond the limit, and the faults did happen. An attempt can
+    # fail on a kept-alive connection the sandbox had just closed (after a "drop" fault) before
+    # the sandbox read it: the client records "connection_dropped" (unknown, resent once no
+    # callback claims it) and the sandbox never counts it. CI saw 2 such in 2,328 attempts.
     assert totals["most"] <= MAX_ATTEMPTS
-    assert sandbox.requests == totals["total"] > 2000 * 1.05
+    assert totals["total"] - 5 <= sandbox.requests <= totals["total"]
+    assert sandbox.requests > 2000 * 1.05
     assert len(sandbox.messages) == 2000
 
 
