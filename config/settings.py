@@ -263,6 +263,9 @@ WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=60.0)
 # the periodic sweep runs every WEBHOOK_SWEEP_SECONDS.
 WEBHOOK_RUN_SECONDS = env.float("WEBHOOK_RUN_SECONDS", default=50.0)
 WEBHOOK_SWEEP_SECONDS = env.float("WEBHOOK_SWEEP_SECONDS", default=15.0)
+# An event whose every delivery finished (delivered or given up) is deleted, with its deliveries
+# and attempts, this many seconds after the last one finished (pending ones are never deleted).
+WEBHOOK_RETENTION = env.int("WEBHOOK_RETENTION", default=30 * 86400)
 # Batch counts and report rollups (messaging.rollups): every ROLLUPS_FOLD_SECONDS the beat task
 # folds the deltas the messages' trigger wrote into the rollups (readers add the rest, so figures
 # are exact either way; a longer period only leaves more deltas for each read to add).
@@ -289,6 +292,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "common.tasks.idempotency_records_purge_task",
         "schedule": 3600.0,
     },
+    # Finished webhook events older than WEBHOOK_RETENTION deleted.
+    "webhooks-purge": {
+        "task": "common.outbound.tasks.outbound_events_purge_task",
+        "schedule": 3600.0,
+    },
+    # Expired CSV import previews and imports older than ORDER_IMPORT_RETENTION deleted.
+    "order-imports-purge": {"task": "orders.tasks.order_imports_purge_task", "schedule": 3600.0},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
@@ -299,6 +309,11 @@ PAYMENT_PENDING_ATTENTION_AFTER = env.float("PAYMENT_PENDING_ATTENTION_AFTER", d
 # item) taken at once; a larger file is refused with the limit named (split it).
 ORDER_IMPORT_MAX_BYTES = env.int("ORDER_IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 ORDER_IMPORT_MAX_ROWS = env.int("ORDER_IMPORT_MAX_ROWS", default=50_000)
+# A previewed file not confirmed within ORDER_IMPORT_PREVIEW_TTL seconds expires (deleted, upload
+# it again); an import's file is emptied once imported and its record deleted
+# ORDER_IMPORT_RETENTION seconds later.
+ORDER_IMPORT_PREVIEW_TTL = env.int("ORDER_IMPORT_PREVIEW_TTL", default=86400)
+ORDER_IMPORT_RETENTION = env.int("ORDER_IMPORT_RETENTION", default=90 * 86400)
 # Admin lists of big tables (common/changelists.py). Rows are counted exactly up to
 # ADMIN_EXACT_COUNT_BELOW (a count that stops there); past it the list shows PostgreSQL's
 # estimate ("about 10.2 million"). Pages past ADMIN_MAX_PAGES are not served (a message asks for

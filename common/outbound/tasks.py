@@ -1,8 +1,9 @@
-"""Celery tasks of the outgoing webhooks: thin wrappers around `delivery`."""
+"""Celery tasks of the outgoing webhooks: thin wrappers around `delivery` and `retention`."""
 
 from celery import shared_task
 
 from .delivery import deliveries_run
+from .retention import outbound_events_purge
 
 
 @shared_task
@@ -19,3 +20,9 @@ def outbound_deliver_kick() -> None:
         import logging
 
         logging.getLogger(__name__).warning("Webhook delivery not kicked; beat will run it")
+
+
+@shared_task
+def outbound_events_purge_task() -> int:
+    """Delete the events finished more than WEBHOOK_RETENTION ago (beat, hourly)."""
+    return outbound_events_purge()

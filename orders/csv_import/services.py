@@ -25,6 +25,7 @@ from .columns import (
     column_for_order_path,
 )
 from .parse import CsvOrder, CsvParsed, RowError, orders_csv_parse
+from .retention import order_import_expired
 from .selectors import references_stored
 
 PREVIEW_ORDERS_SHOWN = 500  # orders listed on the preview page (all are counted)
@@ -189,6 +190,12 @@ def order_import_confirm(*, order_import_id: int, user) -> OrderImport:
             raise OrderImportError(
                 f"{order_import.file_name} was imported already.", code="already_imported"
             )
+        if order_import_expired(order_import):
+            raise OrderImportError(
+                f"The preview of {order_import.file_name} has expired (previews are kept "
+                f"{settings.ORDER_IMPORT_PREVIEW_TTL / 3600:g} h): upload the file again.",
+                code="expired",
+            )
         parsed = _parsed(order_import.content)
         if parsed.errors:  # the limits changed since the preview
             raise OrderImportError(details=_sorted(parsed.errors))
@@ -208,7 +215,10 @@ def order_import_confirm(*, order_import_id: int, user) -> OrderImport:
         order_import.imported_at = timezone.now()
         order_import.orders_new = sum(1 for _, created in results if created)
         order_import.orders_existing = len(results) - order_import.orders_new
-        order_import.save(update_fields=["status", "imported_at", "orders_new", "orders_existing"])
+        order_import.content = ""  # the file was kept for this confirmation only
+        order_import.save(
+            update_fields=["status", "imported_at", "orders_new", "orders_existing", "content"]
+        )
     return order_import
 
 
