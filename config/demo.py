@@ -12,40 +12,16 @@ from django.utils import timezone
 from checkout.models import ShippingRule
 from coupons.models import Coupon
 from messaging.models import HeaderFormat, MessageKind, MessageTemplate, ParameterSource
-from orders.models import EventSource, Order, OrderAddress, OrderItem, OrderStatus
-from orders.services import order_save, order_status_change
+from orders.intake import order_create_from_payload
+from orders.models import EventSource, Order, OrderStatus
+from orders.sample import SAMPLE_ORDER_BODY, SAMPLE_REFERENCE_ID, sample_order_body
+from orders.services import order_status_change
 
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "admin"  # noqa: S105 - a local demo login, printed on purpose
-DEMO_REFERENCE_ID = "abc.123_xyz-1"
-
-DEMO_ADDRESS = {
-    "name": "Nidhi Tripathi",
-    "phone_number": "919000090000",
-    "address": "Bandra Kurla Complex",
-    "city": "Mumbai",
-    "state": "Maharastra",
-    "in_pin_code": "400051",
-    "house_number": "12",
-    "tower_number": "5",
-    "building_name": "One BKC",
-    "landmark_area": "Near BKC Circle",
-}
-
-DEMO_ITEM = {
-    "name": "Blue Elf Aloe",
-    "amount": 200000,
-    "sale_amount": 150000,
-    "quantity": 1,
-    "country_of_origin": "India",
-    "importer_name": "Lucky Shrub Imports and Exports",
-    "importer_address_line1": "One BKC",
-    "importer_address_line2": "Bandra Kurla Complex",
-    "importer_city": "Mumbai",
-    "importer_zone_code": "MH",
-    "importer_postal_code": "400051",
-    "importer_country_code": "IN",
-}
+DEMO_REFERENCE_ID = SAMPLE_REFERENCE_ID  # the reference's sample order (orders.sample)
+# Its shipping address, as WhatsApp's shipping_info and the checkout tests write it.
+DEMO_ADDRESS = dict(SAMPLE_ORDER_BODY["addresses"][0])
 
 # The reference's apply_shipping example: shipping to 400051 costs 40000 (total 168500).
 DEMO_SHIPPING_RULE = {"pincode_prefix": "400051", "name": "Bandra Kurla Complex", "cost": 40000}
@@ -134,46 +110,11 @@ def demo_load() -> dict:
     created = {"orders": 0, "coupons": 0, "templates": 0, "admin": False}
     with transaction.atomic():
         created["admin"] = _admin_ensure()
-        if _order_ensure(
-            reference_id=DEMO_REFERENCE_ID,
-            customer_name="Nidhi Tripathi",
-            customer_phone="+919000090000",
-            items=[DEMO_ITEM],
-            address=DEMO_ADDRESS,
-            shipping=20000,
-            tax=10000,
-            discount=15000,
-            discount_description="Additional 10% off",
-        ):
+        if _order_ensure(sample_order_body()):
             created["orders"] += 1
         for number, (name, phone, city, pin) in enumerate(OTHER_CUSTOMERS, start=1):
             status = OTHER_STATUSES[number % len(OTHER_STATUSES)]
-            if _order_ensure(
-                reference_id=f"DEMO-{1000 + number}",
-                customer_name=name,
-                customer_phone=phone,
-                items=[
-                    {
-                        **DEMO_ITEM,
-                        "name": f"Handmade candle set #{number}",
-                        "amount": 45000 + 2500 * number,
-                        "sale_amount": None,
-                        "quantity": 1 + number % 3,
-                    }
-                ],
-                address={
-                    **DEMO_ADDRESS,
-                    "name": name,
-                    "phone_number": phone.lstrip("+"),
-                    "address": f"{number} MG Road",
-                    "city": city,
-                    "in_pin_code": pin,
-                },
-                shipping=5000,
-                tax=2000 * number,
-                status=status,
-                digital=number % 5 == 0,
-            ):
+            if _order_ensure(_other_order(number, name, phone, city, pin), status=status):
                 created["orders"] += 1
         for spec in DEMO_COUPONS:
             _, was_created = Coupon.objects.get_or_create(
@@ -212,44 +153,51 @@ def _admin_ensure() -> bool:
     return True
 
 
-def _order_ensure(
-    *,
-    reference_id,
-    customer_name,
-    customer_phone,
-    items,
-    address,
-    shipping,
-    tax,
-    discount=0,
-    discount_description="",
-    status=OrderStatus.PENDING,
-    digital=False,
-) -> bool:
-    if Order.objects.filter(reference_id=reference_id).exists():
-        return False
-    order = order_save(
-        order=Order(
-            reference_id=reference_id,
-            customer_name=customer_name,
-            customer_phone=customer_phone,
-            type="digital-goods" if digital else "physical-goods",
-            payment_method="razorpay",
-            payment_configuration="prod-razor-pay-config-05",
-            shipping=shipping,
-            tax=tax,
-            discount=discount,
-            discount_description=discount_description,
-            expires_at=None
-            if status != OrderStatus.PENDING
-            else timezone.now() + timedelta(days=30),
-        ),
-        source=EventSource.COMMAND,
+def _other_order(number, name, phone, city, pin) -> dict:
+    """The sample order made another customer's: another item, price and address."""
+    item = {
+        key: value for key, value in SAMPLE_ORDER_BODY["items"][0].items() if key != "sale_amount"
+    }
+    body = sample_order_body(
+        reference_id=f"DEMO-{1000 + number}",
+        customer={"name": name, "phone": phone},
+        items=[
+            {
+                **item,
+                "name": f"Handmade candle set #{number}",
+                "amount": {"value": 45000 + 2500 * number, "offset": 100},
+                "quantity": 1 + number % 3,
+            }
+        ],
+        addresses=[
+            {
+                **DEMO_ADDRESS,
+                "name": name,
+                "phone_number": phone.lstrip("+"),
+                "address": f"{number} MG Road",
+                "city": city,
+                "in_pin_code": pin,
+            }
+        ],
+        shipping={"value": 5000, "offset": 100},
+        tax={"value": 2000 * number, "offset": 100},
     )
-    for item in items:
-        OrderItem.objects.create(order=order, **item)
-    if not digital:
-        OrderAddress.objects.create(order=order, **address)
+    del body["discount"]
+    if number % 5 == 0:
+        body["type"] = "digital-goods"
+        del body["addresses"]
+    return body
+
+
+def _order_ensure(body: dict, *, status=OrderStatus.PENDING) -> bool:
+    """Create the order `body` describes through the intake (the REST API's path), pending
+    for 30 days, then move it to `status`; False when it exists."""
+    if Order.objects.filter(reference_id=body["reference_id"]).exists():
+        return False
+    if status == OrderStatus.PENDING:
+        expires = timezone.now() + timedelta(days=30)
+        body = {**body, "expiration": {"timestamp": str(int(expires.timestamp()))}}
+    order, _ = order_create_from_payload(data=body, source=EventSource.COMMAND)
     if status != OrderStatus.PENDING:
         order_status_change(order=order, status=status, source=EventSource.COMMAND)
     return True

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from .choices import OrderStatus, OrderType, PaymentMethod
 from .models import Order, OrderAddress, OrderItem
+from .sample import SAMPLE_ORDER_TOTAL, sample_order_body
 from .validators import REFERENCE_ID_MAX_LENGTH
 
 
@@ -150,47 +151,9 @@ class OrderPageSchema(serializers.Serializer):
     results = OrderSchema(many=True)
 
 
-SAMPLE_BODY = {
-    "reference_id": "abc.123_xyz-2",
-    "type": "physical-goods",
-    "customer": {"name": "Nidhi Tripathi", "phone": "+919000090000"},
-    "payment": {"method": "razorpay", "configuration_name": "prod-razor-pay-config-05"},
-    "items": [
-        {
-            "name": "Blue Elf Aloe",
-            "quantity": 1,
-            "amount": {"value": 200000, "offset": 100},
-            "sale_amount": {"value": 150000, "offset": 100},
-            "country_of_origin": "India",
-            "importer_name": "Lucky Shrub Imports and Exports",
-            "importer_address": {
-                "address_line1": "One BKC",
-                "address_line2": "Bandra Kurla Complex",
-                "city": "Mumbai",
-                "zone_code": "MH",
-                "postal_code": "400051",
-                "country_code": "IN",
-            },
-        }
-    ],
-    "shipping": {"value": 20000, "offset": 100},
-    "tax": {"value": 10000, "offset": 100},
-    "discount": {"value": 15000, "offset": 100, "description": "Additional 10% off"},
-    "addresses": [
-        {
-            "name": "Nidhi Tripathi",
-            "phone_number": "919000090000",
-            "address": "Bandra Kurla Complex",
-            "city": "Mumbai",
-            "state": "Maharastra",
-            "in_pin_code": "400051",
-            "house_number": "12",
-            "tower_number": "5",
-            "building_name": "One BKC",
-            "landmark_area": "Near BKC Circle",
-        }
-    ],
-}
+# The reference's sample order (orders.sample), under the id the README's example creates (the
+# demo data holds abc.123_xyz-1).
+SAMPLE_BODY = sample_order_body(reference_id="abc.123_xyz-2")
 
 SAMPLE_ORDER = {
     "reference_id": "abc.123_xyz-2",
@@ -199,7 +162,7 @@ SAMPLE_ORDER = {
     **{key: value for key, value in SAMPLE_BODY.items() if key != "reference_id"},
     "subtotal": {"value": 150000, "offset": 100},
     "coupon": None,
-    "total_amount": {"value": 165000, "offset": 100},
+    "total_amount": {"value": SAMPLE_ORDER_TOTAL, "offset": 100},
     "references": [],
     "payment_status": "unpaid",
     "latest_message": None,

@@ -46,3 +46,21 @@ def test_demo_has_the_reference_order_and_other_states(demo):
         "TRYNEW30",
         "TRYNEW50",
     }
+
+
+def test_the_demo_order_and_the_api_schemas_example_are_the_one_sample(demo):
+    """orders.sample is their one home: the demo's order shows as the schema's example body
+    (but for its reference id and the demo's expiry)."""
+    from orders.api_schema import SAMPLE_BODY, SAMPLE_ORDER
+    from orders.intake import order_as_payload
+    from orders.sample import SAMPLE_ORDER_BODY, SAMPLE_REFERENCE_ID
+
+    shown = order_as_payload(demo)
+    assert (shown["reference_id"], SAMPLE_BODY["reference_id"]) == (
+        SAMPLE_REFERENCE_ID,
+        "abc.123_xyz-2",
+    )
+    assert {key: shown[key] for key in SAMPLE_ORDER_BODY if key != "reference_id"} == {
+        key: value for key, value in SAMPLE_BODY.items() if key != "reference_id"
+    }
+    assert shown["total_amount"] == SAMPLE_ORDER["total_amount"] == {"value": 165000, "offset": 100}
