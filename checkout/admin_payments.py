@@ -183,10 +183,10 @@ def orders_payment_check_action(modeladmin, request, queryset):
 
 def admin_payments_contribute(*, site=admin.site) -> None:
     """Add the payment column, filter and panel to the Order admin registered on `site` (run
-    once the admins are registered: CheckoutConfig.ready())."""
+    once the admins are registered: CheckoutConfig.ready()); once, however often it runs."""
     model_admin = site._registry.get(Order)
-    if model_admin is None:
-        return
+    if model_admin is None or order_payment_status_column in model_admin.list_display:
+        return  # no order admin, or contributed already (a second ready())
     list_display = list(model_admin.list_display)
     after = list_display.index("status") + 1 if "status" in list_display else len(list_display)
     list_display.insert(after, order_payment_status_column)

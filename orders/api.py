@@ -38,10 +38,12 @@ _LIST_FILTERS: dict = {}
 
 def order_list_filter_register(*, name: str, apply, parameter: OpenApiParameter) -> None:
     """Have `?name=value` filter the order list through `apply(queryset=, value=)`, which
-    raises ValueError with a message for a value it does not take."""
+    raises ValueError with a message for a value it does not take. Registering `name` again
+    (a second AppConfig.ready()) replaces it: the schema documents each parameter once."""
     _LIST_FILTERS[name] = (apply, parameter)
-    if parameter not in LIST_PARAMETERS:
-        LIST_PARAMETERS.append(parameter)  # the list's documented parameters
+    # The list's documented parameters; an OpenApiParameter made anew is another object.
+    LIST_PARAMETERS[:] = [p for p in LIST_PARAMETERS if p.name != parameter.name]
+    LIST_PARAMETERS.append(parameter)
 
 
 def _invalid(field: str, message: str) -> ApiError:
