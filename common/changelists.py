@@ -1,8 +1,10 @@
-"""Admin changelists that stay fast on tables of millions of rows (sent messages, orders).
+"""Admin changelists that stay fast on tables of millions of rows (sent messages, orders,
+callback receipts and inbound events).
 
 - Search (`IndexedSearchMixin`): a term that is a phone number in any common form
   ('9812345601', '+91 98123 45601', '098123-45601') is normalised by common.phones and matched
-  exactly (a b-tree index); any other term is matched exactly on the `search_exact_fields` and
+  exactly (a b-tree index); a term of digits matches the `search_integer_fields` (ids) exactly;
+  any other term is matched exactly on the `search_exact_fields` and
   as a substring (`ILIKE '%term%'`, which a pg_trgm GIN index serves on PostgreSQL; LIKE on
   SQLite) on the `search_partial_fields`. A term shorter than ADMIN_SEARCH_MIN_LENGTH finds
   nothing and says why: a trigram index cannot serve it, so it would read the whole table.
@@ -35,6 +37,8 @@ from .phones import phone_e164
 
 # A term typed as a phone number: digits with optional +, spaces, dashes, dots or brackets.
 _PHONE_LIKE = re.compile(r"\+?[\d\s().-]+")
+# A term that can be a row's id (a bigint: at most 18 digits).
+_INTEGER = re.compile(r"\d{1,18}")
 
 
 class IlikeContains(Lookup):
@@ -64,35 +68,45 @@ def search_term_filter(
     term: str,
     *,
     phone_fields: tuple[str, ...] = (),
+    phone_text_fields: tuple[str, ...] = (),
     exact_fields: tuple[str, ...] = (),
+    integer_fields: tuple[str, ...] = (),
     partial_fields: tuple[str, ...] = (),
     min_length: int | None = None,
 ) -> tuple[Q, str | None]:
     """The filter a changelist search term stands for, and for a term too short to search part
     of a value by an index, the message saying so (the filter then matches whole values only).
-    A valid phone number (common.phones) matches the `phone_fields` exactly in E.164, and the
-    `exact_fields` as typed; any other term matches the `exact_fields` as typed and the
+    A valid phone number (common.phones) matches the `phone_fields` exactly in E.164, the
+    `phone_text_fields` (numbers kept as a provider wrote them) exactly with or without the +,
+    and the `exact_fields` as typed; any other term matches the `exact_fields` as typed and the
     `partial_fields` as a substring (a term typed like a phone number is searched in the phone
-    fields by its digits alone)."""
+    fields by its digits alone). A term of digits also matches the `integer_fields` (ids)."""
     term = term.strip()
     min_length = settings.ADMIN_SEARCH_MIN_LENGTH if min_length is None else min_length
     q = Q(pk__in=[])  # matches nothing: the start of an OR
     for field in exact_fields:
         q |= Q(**{field: term})
-    phone = phone_e164(term) if phone_fields and _PHONE_LIKE.fullmatch(term) else None
+    if _INTEGER.fullmatch(term):
+        for field in integer_fields:
+            q |= Q(**{field: int(term)})
+    phone_like = _PHONE_LIKE.fullmatch(term)
+    phone = phone_e164(term) if (phone_fields or phone_text_fields) and phone_like else None
     if phone:
         for field in phone_fields:
             q |= Q(**{field: phone})
+        for field in phone_text_fields:
+            q |= Q(**{f"{field}__in": [phone, phone.removeprefix("+")]})
         return q, None
     phone_digits = re.sub(r"\D", "", term) if _PHONE_LIKE.fullmatch(term) else ""
     if len(term) < min_length and len(phone_digits) < min_length:
         return q, (
             f"Search for at least {min_length} characters: “{term}” is too short to look up "
             "without reading every row"
-            + (" (only whole values were matched)." if exact_fields else ".")
+            + (" (only whole values were matched)." if exact_fields or integer_fields else ".")
         )
     for field in partial_fields:
-        value = phone_digits if field in phone_fields and phone_digits else term
+        is_phone = field in phone_fields or field in phone_text_fields
+        value = phone_digits if is_phone and phone_digits else term
         if len(value) >= min_length:
             q |= IlikeContains(F(field), value)
     return q, None
@@ -100,11 +114,13 @@ def search_term_filter(
 
 class IndexedSearchMixin:
     """ModelAdmin search through `search_term_filter`: set `search_phone_fields`,
-    `search_exact_fields` and `search_partial_fields` (and `search_fields`, which makes the
-    admin show its search box)."""
+    `search_phone_text_fields`, `search_exact_fields`, `search_integer_fields` and
+    `search_partial_fields` (and `search_fields`, which makes the admin show its search box)."""
 
     search_phone_fields: tuple[str, ...] = ()
+    search_phone_text_fields: tuple[str, ...] = ()
     search_exact_fields: tuple[str, ...] = ()
+    search_integer_fields: tuple[str, ...] = ()
     search_partial_fields: tuple[str, ...] = ()
 
     def get_search_results(self, request, queryset, search_term):
@@ -113,12 +129,14 @@ class IndexedSearchMixin:
         found, too_short = search_term_filter(
             search_term,
             phone_fields=self.search_phone_fields,
+            phone_text_fields=self.search_phone_text_fields,
             exact_fields=self.search_exact_fields,
+            integer_fields=self.search_integer_fields,
             partial_fields=self.search_partial_fields,
         )
         if too_short:
             messages.warning(request, too_short)
-            if not self.search_exact_fields:
+            if not self.search_exact_fields and not self.search_integer_fields:
                 return queryset.none(), False
         # A search across a relation (order__reference_id) joins one row per row: no duplicates.
         return queryset.filter(found), False

@@ -235,7 +235,7 @@ def _pre(text: str):
 
 
 @admin.register(CallbackReceipt)
-class CallbackReceiptAdmin(ReadOnlyModelAdmin):
+class CallbackReceiptAdmin(FastChangeListMixin, ReadOnlyModelAdmin):
     list_display = (
         "id",
         "received_at",
@@ -246,8 +246,19 @@ class CallbackReceiptAdmin(ReadOnlyModelAdmin):
         "truncated",
     )
     list_filter = ("truncated", ("received_at", admin.DateFieldListFilter))
-    search_fields = ("=id", "body_sha256", "rejected_reason")
-    date_hierarchy = "received_at"
+    # Each search goes through an index (common/changelists.py): the receipt's id or its body's
+    # sha256 whole, part of a rejection reason by trigram.
+    search_fields = ("id", "body_sha256", "rejected_reason")
+    search_integer_fields = ("id",)
+    search_exact_fields = ("body_sha256",)
+    search_partial_fields = ("rejected_reason",)
+    search_help_text = (
+        "A receipt id or a body's sha256, whole, or part of a rejection reason (at least 3 "
+        "characters)."
+    )
+    # As the sent messages list: sorting by another column would sort the whole table; no date
+    # hierarchy (its links read every row's date; the "received at" filter has the periods).
+    sortable_by = ("id", "received_at")
     fields = (
         "received_at",
         "remote_addr",
@@ -303,7 +314,7 @@ INBOUND_EVENT_FIELDS = (
 
 
 @admin.register(InboundEvent)
-class InboundEventAdmin(ReadOnlyModelAdmin):
+class InboundEventAdmin(FastChangeListMixin, ReadOnlyModelAdmin):
     list_display = ("id", "created_at", *INBOUND_EVENT_FIELDS, "handled", "receipt")
     list_filter = (
         "event_type",
@@ -311,9 +322,19 @@ class InboundEventAdmin(ReadOnlyModelAdmin):
         "provider",
         ("created_at", admin.DateFieldListFilter),
     )
-    search_fields = ("reference", "external_id", "phone", "=receipt__id")
+    # Each search goes through an index (common/changelists.py): a phone number in any form
+    # exactly (as Kaleyra wrote it, with or without +), part of a reference or phone number by
+    # trigram, a whole reference or provider id, a receipt's id.
+    search_fields = search_partial_fields = ("reference", "phone")
+    search_phone_text_fields = ("phone",)
+    search_exact_fields = ("reference", "external_id")
+    search_integer_fields = ("receipt_id",)
+    search_help_text = (
+        "A phone number in any form, part of a reference or phone number (at least 3 "
+        "characters), a whole provider id (message, transaction, template) or a receipt id."
+    )
+    sortable_by = ("id", "created_at")  # as the callback receipts list
     list_select_related = ("receipt",)
-    date_hierarchy = "created_at"
     fields = ("provider", *INBOUND_EVENT_FIELDS, "handled_at", "created_at", "receipt", "data_json")
     readonly_fields = fields
 

@@ -33,6 +33,16 @@ class CallbackReceipt(AppendOnlyModel):
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        indexes = [
+            # The admin list (common/changelists.py): its order, and deep pages by id alone.
+            models.Index(fields=["received_at", "id"], name="callbackreceipt_received_id"),
+            # Its "truncated" filter: the few truncated receipts, newest first.
+            models.Index(
+                fields=["received_at", "id"],
+                condition=models.Q(truncated=True),
+                name="callbackreceipt_truncated",
+            ),
+        ]
 
     def __str__(self):
         return f"Callback {self.pk} at {self.received_at:%Y-%m-%d %H:%M:%S}"
@@ -131,6 +141,14 @@ class InboundEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [
+            # The admin list (common/changelists.py): its order, deep pages by id alone, and
+            # one type's events newest first without walking the others.
+            models.Index(fields=["created_at", "id"], name="inboundevent_created_id"),
+            models.Index(
+                fields=["event_type", "created_at", "id"], name="inboundevent_type_created"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.get_event_type_display()} {self.reference or self.external_id or self.pk}"

@@ -158,3 +158,25 @@ def test_the_row_checkbox_is_djangos_own_html():
     batch = SendBatch(pk=5, name='Diwali <b> & "50%"')
     model_admin = admin.site._registry[SendBatch]
     assert model_admin.action_checkbox(batch) == ModelAdmin.action_checkbox(model_admin, batch)
+
+
+def test_a_term_of_digits_matches_the_integer_fields_whole_and_another_term_not():
+    fields = {"exact_fields": ("body_sha256",), "integer_fields": ("id",)}
+    assert search_term_filter("42", **fields)[0] == NOTHING | Q(body_sha256="42") | Q(id=42)
+    assert search_term_filter("4x2", **fields)[0] == NOTHING | Q(body_sha256="4x2")
+    too_big = "1" * 19  # not a bigint: never compared with an id
+    assert search_term_filter(too_big, **fields)[0] == NOTHING | Q(body_sha256=too_big)
+
+
+def test_a_phone_matches_phone_text_fields_with_or_without_its_plus():
+    found, too_short = search_term_filter("+91 98123 45601", phone_text_fields=("phone",))
+    assert (found, too_short) == (
+        NOTHING | Q(phone__in=["+919812345601", "919812345601"]),
+        None,
+    )
+    found, _ = search_term_filter(
+        "98123 456", phone_text_fields=("phone",), partial_fields=("phone",)
+    )
+    assert [(c.lhs.name, c.rhs) for c in found.children if isinstance(c, IlikeContains)] == [
+        ("phone", "98123456")
+    ]
