@@ -12,7 +12,13 @@ api_v1 = [
     path("", include("orders.urls")),
     path("", include(messaging_api)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # GET and HEAD only: OPTIONS would render the view's description through the page's
+    # template renderer, which has no template for it (a 500); it is answered 405 instead.
+    path(
+        "docs/",
+        SpectacularSwaggerView.as_view(url_name="api-schema", http_method_names=["get", "head"]),
+        name="api-docs",
+    ),
     re_path(r"^(?P<rest>.*)$", api_not_found),  # JSON 404 for the rest of /api/v1/
 ]
 

@@ -103,3 +103,12 @@ def test_the_docs_page_works_offline(client):
     html = page.content.decode()
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     assert "https://" not in html.split("<body")[0].replace("https://github", "")
+
+
+def test_the_docs_page_refuses_other_methods_without_an_error(client):
+    """OPTIONS used to be a 500 (the page's template renderer has no template for a view's
+    description), found by tests/test_http_fuzz.py."""
+    for method in ("OPTIONS", "POST", "PUT", "DELETE"):
+        answer = client.generic(method, "/api/v1/docs/")
+        assert answer.status_code == 405, method
+    assert client.head("/api/v1/docs/").status_code == 200
