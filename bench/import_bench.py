@@ -5,9 +5,9 @@ under 10 s each. Baseline in the same run: creating orders one at a time through
 
     .venv/bin/python bench/import_bench.py   # DATABASE_URL defaults to .../bench_import
 
-PostgreSQL only. The database is the bench's own (default bench_import): it is migrated and
-emptied (flush) before each part; nothing else is touched. Prints `openssl speed rsa2048`
-signs/s for the machine's speed.
+PostgreSQL only. The database is the bench's own (default bench_import): created when missing,
+migrated and emptied (flush) before each part; nothing else is touched. Prints `openssl speed
+rsa2048` signs/s for the machine's speed.
 """
 
 import csv
@@ -29,6 +29,24 @@ os.environ.setdefault("ORDER_IMPORT_MAX_BYTES", str(64 * 1024 * 1024))
 import django  # noqa: E402
 from proc import database_cpu_seconds  # noqa: E402
 
+
+def database_ensure(url: str) -> None:
+    """Create the bench's database when it does not exist yet (the other benches make theirs)."""
+    from urllib.parse import urlparse
+
+    if not url.startswith("postgres"):
+        return  # main() refuses other databases
+    name = urlparse(url).path.lstrip("/")
+    if name in ("", "test", "postgres", "template0", "template1"):
+        sys.exit(f"Refusing to use database '{name}': give a throwaway name.")
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+database_ensure(os.environ["DATABASE_URL"])
 django.setup()
 
 from django.conf import settings  # noqa: E402

@@ -35,7 +35,11 @@ def _api_contribute():
     from .models import PaymentStatus
     from .payments.selectors import orders_filter_payment_status, orders_payment_contribute
 
-    order_payload_contribute_register(contributor=orders_payment_contribute)
+    # A new order has no payment yet: unpaid, by the rule of orders_payment_status_annotate.
+    order_payload_contribute_register(
+        contributor=orders_payment_contribute,
+        new_order={"payment_status": PaymentStatus.UNPAID.value},
+    )
     order_list_filter_register(
         name="payment_status",
         apply=orders_filter_payment_status,

@@ -21,7 +21,10 @@ class MessagingConfig(AppConfig):
 
         from .selectors import orders_latest_message_contribute
 
-        order_payload_contribute_register(contributor=orders_latest_message_contribute)
+        # A new order has had no message sent yet.
+        order_payload_contribute_register(
+            contributor=orders_latest_message_contribute, new_order={"latest_message": None}
+        )
         # Delivery statuses are messaging's own inbound type; other apps register theirs
         # (payments: checkout) from their own ready().
         webhook_handler_register(

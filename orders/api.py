@@ -140,7 +140,10 @@ class OrderListView(ApiView):
         order, created = order_create_from_payload(data=request.data, source=EventSource.API)
         if not created:
             order = order_for_api(order.reference_id)
-        return Response(order_as_payload(order), status=status.HTTP_201_CREATED if created else 200)
+        return Response(
+            order_as_payload(order, new=created),
+            status=status.HTTP_201_CREATED if created else 200,
+        )
 
 
 def _update_schema(operation_id: str, description: str):

@@ -248,6 +248,12 @@ class OrderImport(models.Model):
 
     file_name = models.CharField(max_length=255)
     content = models.TextField(help_text="The file's text, as uploaded.")
+    checked = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="The orders as the preview's check read them (the intake's canonical forms, "
+        "JSON): the confirmation creates these, checking again only what can change meanwhile.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PREVIEWED)
     rows = models.PositiveIntegerField(help_text="Order rows (items) in the file.")
     orders_new = models.PositiveIntegerField(help_text="Orders the preview would create.")

@@ -5,7 +5,11 @@ admin, the API and the CSV intake); its data is completed when the transaction c
 the items and addresses are saved after the order itself. order.status_changed comes from the
 order status hook (registered in OrdersConfig.ready()). Ordering key: "order:<id>"."""
 
-from common.outbound.services import outbound_event_emit, outbound_events_emit
+from common.outbound.services import (
+    outbound_event_emit,
+    outbound_event_types_subscribed,
+    outbound_events_emit,
+)
 
 from .models import Order
 from .money import order_totals
@@ -68,6 +72,11 @@ def order_created_emit(*, order: Order) -> None:
         payload={"order_id": order.pk, "reference_id": order.reference_id},
         ordering_key=order_ordering_key(order.pk),
     )
+
+
+def order_created_listened() -> bool:
+    """Whether some webhook endpoint takes order.created (one query)."""
+    return ORDER_CREATED in outbound_event_types_subscribed()
 
 
 def orders_created_emit(*, orders) -> None:

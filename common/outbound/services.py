@@ -15,6 +15,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .selectors import webhook_endpoint_events
 from .signing import secret_generate
 from .tasks import outbound_deliver_kick
 from .urls import webhook_url_check
@@ -29,7 +30,7 @@ def outbound_event_types_subscribed() -> set[str]:
     """The event types some endpoint takes (one query): emitters of many events at once ask
     this first and build nothing when nobody listens."""
     types = set()
-    for events in WebhookEndpoint.objects.values_list("events", flat=True):
+    for _, events in webhook_endpoint_events():
         types.update(events or [])
     return types
 
@@ -53,11 +54,7 @@ def outbound_events_emit(*, type: str, items, complete: bool | None = None) -> l
     not run at commit)."""
     if type not in EVENT_TYPE_NAMES:
         raise ValueError(f"Unknown outgoing event type {type!r}.")
-    endpoint_ids = [
-        pk
-        for pk, events in WebhookEndpoint.objects.values_list("pk", "events")
-        if type in (events or [])
-    ]
+    endpoint_ids = [pk for pk, events in webhook_endpoint_events() if type in (events or [])]
     if not endpoint_ids:
         return []
     if complete is None:

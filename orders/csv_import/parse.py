@@ -82,10 +82,7 @@ def orders_csv_parse(*, text: str, max_rows: int) -> CsvParsed:
     if not data:
         return _file_error("The file has a header but no order rows under it.", line=header_line)
     if len(data) > max_rows:
-        return _file_error(
-            f"The file has {len(data):,} order rows; at most {max_rows:,} can be imported at "
-            "once (split it)."
-        )
+        return _file_error(rows_over_limit(rows=len(data), max_rows=max_rows))
     errors: list[RowError] = []
     orders: dict[str, CsvOrder] = {}
     width = len(header)
@@ -120,6 +117,14 @@ def orders_csv_parse(*, text: str, max_rows: int) -> CsvParsed:
     for order in orders.values():
         order.payload = _payload(order, errors)
     return CsvParsed(orders=list(orders.values()), errors=errors, rows=len(data))
+
+
+def rows_over_limit(*, rows: int, max_rows: int) -> str:
+    """The refusal of a file with more order rows than may be imported at once."""
+    return (
+        f"The file has {rows:,} order rows; at most {max_rows:,} can be imported at once "
+        "(split it)."
+    )
 
 
 def _header(row: list[str]) -> tuple[list[tuple[int, str]], str]:

@@ -7,6 +7,7 @@ from. A reference_id already stored with the same order is skipped (the intake's
 with a different order it is an error on its lines naming what differs.
 """
 
+import json
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from ..choices import EventSource
 from ..errors import OrderError, OrderInputError
-from ..intake import order_payloads_check, orders_create_checked
+from ..intake import order_payloads_checked, orders_create_checked
 from ..models import OrderImport, OrderItem
 from ..money import order_totals
 from .columns import (
@@ -24,7 +25,7 @@ from .columns import (
     column_for_item_path,
     column_for_order_path,
 )
-from .parse import CsvOrder, CsvParsed, RowError, orders_csv_parse
+from .parse import CsvOrder, CsvParsed, RowError, orders_csv_parse, rows_over_limit
 from .retention import order_import_expired
 from .selectors import references_stored
 
@@ -77,9 +78,14 @@ def _parsed(text: str) -> CsvParsed:
 
 def orders_csv_check(*, text: str) -> ImportPreview:
     """What importing `text` would do, and every problem by line and column; writes nothing."""
+    return _check(text)[0]
+
+
+def _check(text: str) -> tuple[ImportPreview, list[dict]]:
+    """(the preview, the canonical forms of the file's orders: whole when it has no error)."""
     parsed = _parsed(text)
     errors = list(parsed.errors)
-    problems = order_payloads_check(payloads=[o.payload for o in parsed.orders])
+    canonicals, problems = order_payloads_checked(payloads=[o.payload for o in parsed.orders])
     for order, found in zip(parsed.orders, problems, strict=True):
         errors += _row_errors(order, found)
     stored = references_stored(reference_ids=[o.reference_id for o in parsed.orders])
@@ -95,7 +101,7 @@ def orders_csv_check(*, text: str) -> ImportPreview:
         )
         for order in parsed.orders
     ]
-    return ImportPreview(orders=orders, errors=_sorted(errors), rows=parsed.rows)
+    return ImportPreview(orders=orders, errors=_sorted(errors), rows=parsed.rows), canonicals
 
 
 class _Priced:
@@ -162,12 +168,13 @@ def _where(order: CsvOrder, path: str) -> tuple[int, str | None]:
 def order_import_preview(*, text: str, file_name: str, user) -> tuple[ImportPreview, OrderImport]:
     """Check the file; when it has no problem and new orders, keep it for the confirmation
     (OrderImport, returned; None otherwise). No order is written."""
-    preview = orders_csv_check(text=text)
+    preview, canonicals = _check(text)
     if preview.errors or not preview.new:
         return preview, None
     order_import = OrderImport.objects.create(
         file_name=file_name[:255],
         content=text,
+        checked=json.dumps(canonicals, separators=(",", ":")),
         rows=preview.rows,
         orders_new=len(preview.new),
         orders_existing=len(preview.existing),
@@ -177,9 +184,11 @@ def order_import_preview(*, text: str, file_name: str, user) -> tuple[ImportPrev
 
 
 def order_import_confirm(*, order_import_id: int, user) -> OrderImport:
-    """Create the orders of a previewed file, all in one transaction, or none: they are checked
-    again (the database may have changed since the preview). Raises OrderImportError (its
-    `details` the RowErrors when the orders no longer pass)."""
+    """Create the orders of a previewed file, all in one transaction, or none. What can have
+    changed since the preview is checked again: the row limit, each expiration still ahead,
+    the reference_ids against the database (taken meanwhile by the API or another import); the
+    file is not read and checked again, its orders are the preview's (OrderImport.checked).
+    Raises OrderImportError (its `details` the RowErrors when the orders no longer pass)."""
     with transaction.atomic():
         order_import = OrderImport.objects.select_for_update().filter(pk=order_import_id).first()
         if order_import is None or order_import.created_by_id != user.pk:
@@ -196,14 +205,23 @@ def order_import_confirm(*, order_import_id: int, user) -> OrderImport:
                 f"{settings.ORDER_IMPORT_PREVIEW_TTL / 3600:g} h): upload the file again.",
                 code="expired",
             )
-        parsed = _parsed(order_import.content)
-        if parsed.errors:  # the limits changed since the preview
-            raise OrderImportError(details=_sorted(parsed.errors))
+        if order_import.checked:
+            if order_import.rows > settings.ORDER_IMPORT_MAX_ROWS:  # lowered since the preview
+                message = rows_over_limit(
+                    rows=order_import.rows, max_rows=settings.ORDER_IMPORT_MAX_ROWS
+                )
+                raise OrderImportError(details=[RowError(1, "", message)])
+            parsed, checked = None, {"canonicals": json.loads(order_import.checked)}
+        else:  # kept before the preview's check was kept with it: the file is read again
+            parsed = _parsed(order_import.content)
+            if parsed.errors:  # the limits changed since the preview
+                raise OrderImportError(details=_sorted(parsed.errors))
+            checked = {"payloads": [o.payload for o in parsed.orders]}
         try:
-            results = orders_create_checked(
-                payloads=[o.payload for o in parsed.orders], source=EventSource.ADMIN, actor=user
-            )
+            results = orders_create_checked(**checked, source=EventSource.ADMIN, actor=user)
         except OrderInputError as error:
+            # Where each problem is in the file: read again, only to say so.
+            parsed = parsed or _parsed(order_import.content)
             raise OrderImportError(details=_details_as_rows(parsed, error.details)) from None
         except IntegrityError:
             raise OrderImportError(
@@ -215,9 +233,13 @@ def order_import_confirm(*, order_import_id: int, user) -> OrderImport:
         order_import.imported_at = timezone.now()
         order_import.orders_new = sum(1 for _, created in results if created)
         order_import.orders_existing = len(results) - order_import.orders_new
-        order_import.content = ""  # the file was kept for this confirmation only
+        order_import.content = ""  # the file and its check were kept for this confirmation only
+        order_import.checked = ""
         order_import.save(
-            update_fields=["status", "imported_at", "orders_new", "orders_existing", "content"]
+            update_fields=[
+                *("status", "imported_at", "orders_new", "orders_existing"),
+                *("content", "checked"),
+            ]
         )
     return order_import
 

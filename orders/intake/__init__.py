@@ -10,6 +10,7 @@ from .payload import (
 from .services import (
     order_create_from_payload,
     order_payloads_check,
+    order_payloads_checked,
     order_update_from_payload,
     orders_create_checked,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "order_create_from_payload",
     "order_payload_contribute_register",
     "order_payloads_check",
+    "order_payloads_checked",
     "order_update_from_payload",
     "orders_as_payloads",
     "orders_create_checked",

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator, URLValidator
 
-from common.phones import phone_e164
+from common.phones import phone_e164, phone_number_of_e164
 
 from ..choices import OrderType, PaymentMethod
 from ..models import CURRENCY, CURRENCY_OFFSET, Order, OrderAddress, OrderItem
@@ -456,11 +456,27 @@ def _expiration(body, problems, *, now, check) -> dict | None:
         problems.add(
             "expiration.description", "unknown_field", "Only expiration.timestamp is kept."
         )
-    now = now or datetime.now(UTC)
-    if check and value <= now.timestamp():
-        problems.add("expiration.timestamp", "in_past", "The expiration must be in the future.")
+    if check and _expiry_passed(value, now):
+        problems.add(*EXPIRY_IN_PAST)
         return None
     return {"timestamp": str(value)}
+
+
+EXPIRY_IN_PAST = ("expiration.timestamp", "in_past", "The expiration must be in the future.")
+
+
+def _expiry_passed(timestamp: int, now: datetime | None) -> bool:
+    return timestamp <= (now or datetime.now(UTC)).timestamp()
+
+
+def canonical_expiry_problems(canonical: dict, *, now: datetime | None = None) -> list[dict]:
+    """The one check of a canonical form that time can fail: its expiration is still ahead of
+    `now` (payload_parse's problem when it is not)."""
+    expiration = canonical.get("expiration")
+    if expiration and _expiry_passed(int(expiration["timestamp"]), now):
+        field, code, message = EXPIRY_IN_PAST
+        return [{"field": field, "code": code, "message": message}]
+    return []
 
 
 _validate_url = URLValidator(schemes=["https"])
@@ -520,7 +536,7 @@ def order_from_canonical(order: dict, *, instance: Order | None = None) -> Order
     target.reference_id = order["reference_id"]
     target.type = order["type"]
     target.customer_name = order["customer"]["name"]
-    target.customer_phone = order["customer"]["phone"]
+    target.customer_phone = phone_number_of_e164(order["customer"]["phone"])
     target.payment_method = order["payment"]["method"]
     target.payment_configuration = order["payment"]["configuration_name"]
     target.shipping = order["shipping"]["value"]

@@ -12,16 +12,22 @@ from .parse import ADDRESS_FIELDS, IMPORTER_FIELDS
 # Registered in the upper apps' AppConfig.ready() (checkout: payment_status; messaging:
 # latest_message).
 _CONTRIBUTORS: list = []
+# contributor -> the keys it gives an order created by the request being answered (nothing can
+# refer to that order yet: no payment, no message), so the answer to a create costs no query.
+_NEW_ORDER_VALUES: dict = {}
 
 # Keys the contributors fill; present (null) even when nobody registered, so the shape is fixed.
 CONTRIBUTED_DEFAULTS = {"payment_status": None, "latest_message": None}
 
 
-def order_payload_contribute_register(*, contributor) -> None:
+def order_payload_contribute_register(*, contributor, new_order: dict | None = None) -> None:
     """Have `contributor(orders=[...])` add keys to each order's payload (once however often
-    it is registered)."""
+    it is registered). `new_order`: what it gives any order just created (in the answer to the
+    create, instead of calling it), when it can say so without reading anything."""
     if contributor not in _CONTRIBUTORS:
         _CONTRIBUTORS.append(contributor)
+    if new_order is not None:
+        _NEW_ORDER_VALUES[contributor] = dict(new_order)
 
 
 def _money(value: int, offset: int, description: str = "") -> dict:
@@ -76,8 +82,9 @@ def _item(item, offset) -> dict:
     return data
 
 
-def orders_as_payloads(orders) -> list[dict]:
-    """The API's representation of each order (prefetch items, addresses and references)."""
+def orders_as_payloads(orders, *, new: bool = False) -> list[dict]:
+    """The API's representation of each order (prefetch items, addresses and references).
+    `new`: the orders were just created by this request (the contributors' new_order values)."""
     orders = list(orders)
     payloads = []
     for order in orders:
@@ -104,15 +111,21 @@ def orders_as_payloads(orders) -> list[dict]:
         payloads.append(payload)
     if orders:
         for contributor in _CONTRIBUTORS:
+            if new and contributor in _NEW_ORDER_VALUES:
+                values = _NEW_ORDER_VALUES[contributor]
+                for payload in payloads:
+                    payload.update(values)
+                continue
             extra = contributor(orders=orders)
             for order, payload in zip(orders, payloads, strict=True):
                 payload.update(extra.get(order.pk, {}))
     return payloads
 
 
-def order_as_payload(order: Order) -> dict:
-    """The API's representation of one order (GET, and the answer to create and update)."""
-    return orders_as_payloads([order])[0]
+def order_as_payload(order: Order, *, new: bool = False) -> dict:
+    """The API's representation of one order (GET, and the answer to create and update);
+    `new` as for orders_as_payloads."""
+    return orders_as_payloads([order], new=new)[0]
 
 
 def canonical_differences(sent: dict, stored: dict) -> list[str]:

@@ -15,13 +15,14 @@ from common.sql import models_copy_insert
 
 from ..choices import EventKind, OrderStatus
 from ..errors import OrderConflictError, OrderError, OrderInputError
-from ..models import Order, OrderAddress, OrderEvent, OrderItem, OrderReference
+from ..models import Order, OrderAddress, OrderEvent, OrderItem
 from ..money import order_totals
-from ..outbound_events import orders_created_emit
-from ..selectors import order_related_keep
+from ..outbound_events import order_created_listened, orders_created_emit
+from ..selectors import order_references_taken, order_related_keep
 from ..services import order_event_record, order_save
 from .parse import (
     address_from_canonical,
+    canonical_expiry_problems,
     item_from_canonical,
     order_from_canonical,
     payload_parse,
@@ -64,28 +65,38 @@ def order_payloads_check(*, payloads: list, now: datetime | None = None) -> list
     return _prepare(payloads, now=now)[1]
 
 
+def order_payloads_checked(*, payloads: list, now: datetime | None = None) -> tuple[list, list]:
+    """(canonical forms, problems per body): order_payloads_check with the canonical forms, which
+    orders_create_checked(canonicals=) takes back later (what the body says cannot change)."""
+    canonicals, problems, _ = _prepare(payloads, now=now)
+    return canonicals, problems
+
+
 def _prepare(payloads: list, *, now=None):
     """(canonical forms, problems per body, stored orders by reference_id)."""
     now = now or datetime.now(UTC)
     parsed = [payload_parse(data, now=now, check_expiry=True) for data in payloads]
     canonicals = [canonical for canonical, _ in parsed]
     problems = [list(found) for _, found in parsed]
+    return _stored_check(canonicals, problems)
+
+
+def _stored_check(canonicals: list, problems: list):
+    """_prepare's checks against each other and the database: repeated reference_ids, ones
+    issued to another order, stored orders (a retry, or a different body)."""
     references = [c.get("reference_id") for c, p in zip(canonicals, problems, strict=True)]
     wanted = {ref for ref in references if ref}
     stored = {}
     issued = set()
     if wanted:
-        stored = {
-            order.reference_id: order
-            for order in Order.objects.filter(reference_id__in=wanted).prefetch_related(
-                "items", "addresses"
-            )
-        }
-        issued = set(
-            OrderReference.objects.filter(reference_id__in=wanted)
-            .exclude(order__reference_id__in=wanted)
-            .values_list("reference_id", flat=True)
-        )
+        stored_ids, issued = order_references_taken(reference_ids=wanted)
+        if stored_ids:  # retries: compared with the stored orders below
+            stored = {
+                order.reference_id: order
+                for order in Order.objects.filter(reference_id__in=stored_ids).prefetch_related(
+                    "items", "addresses"
+                )
+            }
     first_index = {}
     for index, reference_id in enumerate(references):
         if not reference_id:
@@ -117,14 +128,28 @@ def _prepare(payloads: list, *, now=None):
 
 
 def orders_create_checked(
-    *, payloads: list, source: str, actor=None, single: bool = False
+    *,
+    payloads: list | None = None,
+    source: str,
+    actor=None,
+    single: bool = False,
+    canonicals: list | None = None,
 ) -> list[tuple[Order, bool]]:
     """Check every body, then create all the new orders in one transaction (bulk inserts), or
     none: [(order, created)] in the order of `payloads`. A body identical to a stored order gives
     that order (created False). Any problem raises OrderInputError whose details carry each
     problem's body `index` (0-based) beside field, code and message (OrderConflictError when
-    `single` and the only problem is a stored order's different body)."""
-    canonicals, problems, stored = _prepare(payloads)
+    `single` and the only problem is a stored order's different body).
+
+    `canonicals` instead of `payloads`: the canonical forms order_payloads_checked gave for
+    bodies found without problems then; only what can have changed since is checked again (the
+    expiration still ahead, the reference_ids against the database and each other)."""
+    if canonicals is None:
+        canonicals, problems, stored = _prepare(payloads)
+    else:
+        now = datetime.now(UTC)
+        problems = [canonical_expiry_problems(c, now=now) for c in canonicals]
+        canonicals, problems, stored = _stored_check(canonicals, problems)
     _raise_problems(problems, single=single)
     new = [canonical for canonical in canonicals if canonical["reference_id"] not in stored]
     try:
@@ -191,7 +216,17 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
     models_copy_insert(OrderItem, items, batch_size=BATCH_SIZE)
     models_copy_insert(OrderAddress, addresses, batch_size=BATCH_SIZE)
     models_copy_insert(OrderEvent, events, batch_size=BATCH_SIZE)
-    # Kept on each order as prefetch_related keeps them: its answer needs no query to read them.
+    # Kept on each order as prefetch_related keeps them: the API's answer (one order) and the
+    # webhooks' order.created data need no query to read them. An import of thousands nobody
+    # listens to does without (keeping them costs more than inserting them).
+    if len(orders) == 1 or order_created_listened():
+        _related_keep(orders, items, addresses)
+    # Not through order_save: the shop's webhooks hear of these orders here, in this transaction.
+    orders_created_emit(orders=orders)
+    return orders
+
+
+def _related_keep(orders: list, items: list, addresses: list) -> None:
     by_order: dict = {order.pk: ([], []) for order in orders}
     for item in items:
         by_order[item.order.pk][0].append(item)
@@ -201,9 +236,6 @@ def _orders_insert(canonicals: list[dict], *, source: str, actor) -> list[Order]
         order_related_keep(order, "items", by_order[order.pk][0])
         order_related_keep(order, "addresses", by_order[order.pk][1])
         order_related_keep(order, "references", [])
-    # Not through order_save: the shop's webhooks hear of these orders here, in this transaction.
-    orders_created_emit(orders=orders)
-    return orders
 
 
 def order_update_from_payload(

@@ -41,3 +41,16 @@ def test_operator_list_accepts_whatsapp_user_ids_like_the_coupon_engine():
     phones, refused = recipients_validate(["14155552671", "919000090000", "+919000090000"])
     assert phones == ["+14155552671", "+919000090000"]
     assert [(r.target, r.code) for r in refused] == [("+919000090000", "duplicate_phone")]
+
+
+@pytest.mark.parametrize("e164", ["+919000090000", "+14155552671", "+447911123456"])
+def test_a_checked_e164_number_is_the_number_the_field_would_store(e164):
+    from phonenumber_field.phonenumber import PhoneNumber
+
+    from common.phones import phone_number_of_e164
+    from orders.models import Order
+
+    number = phone_number_of_e164(e164)
+    assert number == PhoneNumber.from_string(e164) and str(number) == e164
+    field = Order._meta.get_field("customer_phone")
+    assert field.get_prep_value(number) == field.get_prep_value(e164) == e164

@@ -590,3 +590,63 @@ def test_importing_needs_the_add_order_permission(client, django_user_model):
     assert _upload(client, SAMPLE.encode()).status_code == 403
     assert client.get(IMPORT_URL + "sample.csv").status_code == 403
     _nothing_stored()
+
+
+def test_confirm_creates_the_orders_the_preview_checked(user):
+    preview, order_import = order_import_preview(text=SAMPLE, file_name="orders.csv", user=user)
+    assert len(preview.new) == 2 and order_import.checked
+    order_import_confirm(order_import_id=order_import.pk, user=user)
+    item = OrderItem.objects.get(name="Snake Plant")
+    assert (item.order.reference_id, item.quantity, item.amount) == ("csv-1001", 2, 45000)
+    assert str(Order.objects.get(reference_id="csv-1002").customer_phone) == "+919812345601"
+
+
+def test_confirm_refuses_an_expiration_that_passed_since_the_preview(user, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).isoformat(timespec="seconds")
+    text = edited({(4, "expires_at"): soon})
+    preview, order_import = order_import_preview(text=text, file_name="orders.csv", user=user)
+    assert preview.errors == []
+    later = datetime.now(UTC) + timedelta(minutes=10)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return later
+
+    from orders.intake import services as intake_services
+
+    monkeypatch.setattr(intake_services, "datetime", Later)  # the confirm, 10 minutes later
+    with pytest.raises(OrderImportError) as caught:
+        order_import_confirm(order_import_id=order_import.pk, user=user)
+    assert [(e.line, e.column, e.message) for e in caught.value.details] == [
+        (4, "expires_at", "The expiration must be in the future.")
+    ]
+    _nothing_stored()
+    assert OrderImport.objects.get().status == "previewed"
+
+
+def test_confirm_refuses_a_file_over_a_row_limit_lowered_since_the_preview(user, settings):
+    preview, order_import = order_import_preview(text=SAMPLE, file_name="orders.csv", user=user)
+    settings.ORDER_IMPORT_MAX_ROWS = 2
+    with pytest.raises(OrderImportError) as caught:
+        order_import_confirm(order_import_id=order_import.pk, user=user)
+    assert [(e.line, e.column, e.message) for e in caught.value.details] == [
+        (1, "", "The file has 3 order rows; at most 2 can be imported at once (split it).")
+    ]
+    _nothing_stored()
+
+
+def test_a_file_kept_without_its_check_is_read_and_checked_again_at_confirm(user):
+    """An import previewed before the check was kept with it (OrderImport.checked empty)."""
+    preview, order_import = order_import_preview(text=SAMPLE, file_name="orders.csv", user=user)
+    OrderImport.objects.filter(pk=order_import.pk).update(checked="")
+    order_create_from_payload(data=sample(reference_id="csv-1002"), source="api")
+    with pytest.raises(OrderImportError) as caught:
+        order_import_confirm(order_import_id=order_import.pk, user=user)
+    assert {e.reference_id for e in caught.value.details} == {"csv-1002"}
+    OrderImport.objects.filter(pk=order_import.pk).update(checked="")
+    Order.objects.all().delete()
+    order_import = order_import_confirm(order_import_id=order_import.pk, user=user)
+    assert (order_import.orders_new, Order.objects.count()) == (2, 2)

@@ -593,6 +593,29 @@ def test_apps_above_contribute_to_the_payload(monkeypatch):
     assert payload_module._CONTRIBUTORS == [contributor]
 
 
+def test_a_new_order_gets_the_contributors_new_order_values_without_calling_them(monkeypatch):
+    monkeypatch.setattr(payload_module, "_CONTRIBUTORS", [])
+    monkeypatch.setattr(payload_module, "_NEW_ORDER_VALUES", {})
+    order, _ = order_create_from_payload(data=sample(), source="api")
+    calls = []
+
+    def contributor(*, orders):
+        calls.append(orders)
+        return {o.pk: {"payment_status": "paid"} for o in orders}
+
+    order_payload_contribute_register(contributor=contributor, new_order={"payment_status": "no"})
+    assert order_as_payload(order, new=True)["payment_status"] == "no"
+    assert calls == []
+    assert order_as_payload(order)["payment_status"] == "paid"
+    assert calls == [[order]]
+
+
+def test_the_answer_to_a_create_shows_a_new_order_unpaid_and_without_messages():
+    """What the apps above register for a new order is what their reads give one."""
+    order, _ = order_create_from_payload(data=sample(), source="api")
+    assert order_as_payload(order, new=True) == order_as_payload(Order.objects.get(pk=order.pk))
+
+
 def test_an_expiration_ahead_is_kept_on_retry_even_as_time_passes():
     ahead = int((datetime.now(UTC) + timedelta(days=1)).timestamp())
     body = sample(expiration={"timestamp": str(ahead)})

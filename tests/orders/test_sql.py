@@ -127,3 +127,32 @@ def test_columns_are_quoted_for_the_database():
     # Order has a column named "offset", a reserved word in SQL.
     assert connection.ops.quote_name("offset") in model_columns(Order, alias="o")
     assert Coupon._meta.get_field("code").column in model_columns(Coupon, alias="c")
+
+
+@pytest.mark.parametrize("count", [1, 3, 51])  # one INSERT ... RETURNING up to FEW_ROWS; COPY
+def test_a_bulk_insert_stores_what_save_would_with_the_ids_in_order(count):
+    from common.sql import FEW_ROWS, models_copy_insert
+
+    assert (count <= FEW_ROWS) == (count < 51)
+    orders = [
+        Order(reference_id=f"bulk-{n}", customer_name=f"C {n}", customer_phone="+919000011111")
+        for n in range(count)
+    ]
+    models_copy_insert(Order, orders)
+    events = [
+        OrderEvent(
+            order=order,
+            kind=OrderEvent.Kind.CREATED,
+            field="status",
+            before=None,
+            after={"status": order.reference_id},
+            source=EventSource.API,
+        )
+        for order in orders
+    ]
+    models_copy_insert(OrderEvent, events)
+    for order, event in zip(orders, events, strict=True):
+        assert order.pk is not None and not order._state.adding
+        assert stored(order) == fields_of(order)  # its id is its own row's
+        assert stored(event) == fields_of(event)
+        assert OrderEvent.objects.get(pk=event.pk).after == {"status": order.reference_id}

@@ -289,3 +289,16 @@ def test_a_bulk_import_emits_order_created_at_once(
     references = [body["data"]["order"]["reference_id"] for body in receiver.bodies()]
     assert sorted(references) == sorted(order.reference_id for order in orders)
     assert all(body["data"]["order"]["items"] for body in receiver.bodies())
+
+
+def test_orders_created_together_each_emit_order_created_with_their_items(endpoint, no_kick):
+    from orders.intake import orders_create_checked
+    from tests.orders.intake_bodies import sample, three_items
+
+    bodies = [sample(reference_id=f"bulk-{n}") for n in range(3)]
+    bodies[1] = three_items(reference_id="bulk-1")
+    orders_create_checked(payloads=bodies, source="admin")
+    created = events("order.created")
+    assert [e.payload["order"]["reference_id"] for e in created] == ["bulk-0", "bulk-1", "bulk-2"]
+    assert [len(e.payload["order"]["items"]) for e in created] == [1, 3, 1]
+    assert all(e.complete for e in created)
