@@ -173,8 +173,11 @@ def _paid_cells(figures: dict | None) -> list[Cell]:
     ]
 
 
+_KIND_LABELS = {kind.value: kind.label for kind in MessageKind}
+
+
 def _kind_label(kind: str) -> str:
-    return MessageKind(kind).label if kind in MessageKind.values else kind
+    return str(_KIND_LABELS.get(kind, kind))
 
 
 def delivery_table(*, rows: list[dict], filters: ReportFilters, paid=None) -> Table:
