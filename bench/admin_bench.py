@@ -5,15 +5,17 @@ the messages with the reports bench's INSERT ... SELECT over generate_series (be
 30 days, realistic status mix, ~600-byte payloads, 50 campaigns in ref, one recipient per
 message) and orders with one item and three history events each (generate_series too; the plain
 indexes are dropped during the load and built again afterwards, as a restore does), VACUUM
-ANALYZEs, then times each page three times (after one warm-up) through Django's test client
-logged in as a staff superuser, printing min/max against its target, the slowest query's time and
-its plan's scans. For each report, the bare SQL aggregation over the raw table (its
-kind/template/status or ref/status counts over the raw rows of its days) is timed in the same
-run. Prints the load time, the disk
-used and `openssl speed rsa2048` signs/s. Drops the database afterwards unless --keep.
+ANALYZEs, folds the deltas the messages' trigger wrote into the rollups (as the sweep does
+within seconds in production), then times each page three times (after one warm-up) through
+Django's test client logged in as a staff superuser, printing min/max against its target, the
+slowest query's time and its plan's scans. For each report, the bare SQL aggregation over the raw
+table (its kind/template/status or ref/status counts over the raw rows of its days) is timed in
+the same run. Prints the load time, the disk used and `openssl speed rsa2048` signs/s. Drops the
+database afterwards unless --keep. --reuse times the pages again on the database a --keep run
+left (migrates it to this code, folds any pending deltas, no load; keeps it).
 
     DJANGO_DEBUG=true python bench/admin_bench.py [--messages 10000000] [--orders 1000000]
-        [--runs 3] [--keep] [--url postgres://postgres@127.0.0.1:5432/bench_admin]
+        [--runs 3] [--keep | --reuse] [--url postgres://postgres@127.0.0.1:5432/bench_admin]
 """
 
 import argparse
@@ -114,7 +116,7 @@ def main():
     try:
         run(args)
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):  # a reused database is kept too
             from django.db import connections
 
             connections.close_all()

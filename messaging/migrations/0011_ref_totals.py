@@ -3,8 +3,9 @@
 from django.db import migrations, models
 
 # The totals of the rollups there are (the deltas not folded yet go to both when folded).
-# RefRollup holds thousands to a few hundred thousand rows, not the messages: this migration
-# (and its index on RefRollup) takes seconds, so a plain CREATE INDEX is fine here.
+# A plain CREATE INDEX on RefRollup, not CONCURRENTLY: only the fold writes RefRollup (message
+# writes go to MessageDelta through the trigger and never wait for it), so the build delays the
+# fold by its few seconds (RefRollup has a row per ref value and day, not per message).
 FILL = (
     "INSERT INTO messaging_reftotal (field, value, total, queued, accepted, sent, delivered, read, failed, not_sent) "
     "SELECT field, value, SUM(total), SUM(queued), SUM(accepted), SUM(sent), SUM(delivered), SUM(read), SUM(failed), SUM(not_sent) FROM messaging_refrollup GROUP BY field, value"
