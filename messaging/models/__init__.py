@@ -15,6 +15,7 @@ from .rollups import (
     FailureRollup,
     MessageDelta,
     RefRollup,
+    RefTotal,
     RollupState,
 )
 
@@ -27,6 +28,7 @@ __all__ = [
     "FailureRollup",
     "MessageDelta",
     "RefRollup",
+    "RefTotal",
     "RollupState",
     "CallbackEvent",
     "CallbackReceipt",

@@ -104,6 +104,13 @@ WITH d AS (
          AS r (field, value)
     GROUP BY 1, 2, 3
     ON CONFLICT (field, value, day) DO UPDATE SET {_ADD.format(t="messaging_refrollup")}
+), ref_totals AS (
+    INSERT INTO messaging_reftotal (field, value, {_FIGS})
+    SELECT r.field, r.value, {_SUMS}
+    FROM f CROSS JOIN LATERAL (VALUES ('ref', f.ref), ('ref1', f.ref1), ('ref2', f.ref2))
+         AS r (field, value)
+    GROUP BY 1, 2
+    ON CONFLICT (field, value) DO UPDATE SET {_ADD.format(t="messaging_reftotal")}
 ), batches AS (
     INSERT INTO messaging_batchstatuscount (batch_id, status, count)
     SELECT batch_id, status, SUM(total) FROM f WHERE batch_id <> 0 GROUP BY 1, 2
@@ -135,7 +142,7 @@ def _fold_python(*, zone: str, limit: int) -> int:
             [limit],
         )
         rows = cursor.fetchall()
-    days, refs = defaultdict(_zeros), defaultdict(_zeros)
+    days, refs, totals = defaultdict(_zeros), defaultdict(_zeros), defaultdict(_zeros)
     batches, failures = defaultdict(int), defaultdict(int)
     day_of = {}
     for row in rows:
@@ -155,6 +162,7 @@ def _fold_python(*, zone: str, limit: int) -> int:
         _add(days[(day, values["kind"], values["template_name"], batch)], figures)
         for field in ("ref", "ref1", "ref2"):
             _add(refs[(field, values[field], day)], figures)
+            _add(totals[(field, values[field])], figures)
         if batch:
             batches[(batch, values["status"])] += values["n"]
         if values["status"] == _FAILED:
@@ -173,6 +181,12 @@ def _fold_python(*, zone: str, limit: int) -> int:
             f"VALUES (%s, %s, %s, {place}) ON CONFLICT (field, value, day) "
             f"DO UPDATE SET {_ADD.format(t='messaging_refrollup')}",
             [(*key, *figures) for key, figures in refs.items()],
+        )
+        cursor.executemany(
+            f"INSERT INTO messaging_reftotal (field, value, {_FIGS}) "
+            f"VALUES (%s, %s, {place}) ON CONFLICT (field, value) "
+            f"DO UPDATE SET {_ADD.format(t='messaging_reftotal')}",
+            [(*key, *figures) for key, figures in totals.items()],
         )
         cursor.executemany(
             "INSERT INTO messaging_batchstatuscount (batch_id, status, count) VALUES (%s, %s, %s) "
@@ -224,7 +238,13 @@ def rollups_rebuild() -> int:
     with transaction.atomic():
         _lock_messages()
         with connection.cursor() as cursor:
-            for table in ("dayrollup", "refrollup", "batchstatuscount", "failurerollup"):
+            for table in (
+                "dayrollup",
+                "refrollup",
+                "reftotal",
+                "batchstatuscount",
+                "failurerollup",
+            ):
                 cursor.execute(f"DELETE FROM messaging_{table}")
             cursor.execute("DELETE FROM messaging_messagedelta")
             cursor.execute(
@@ -257,6 +277,8 @@ def rollups_repair(*, first: date, last: date) -> None:
                 [start, end],
             )
         rollups_fold()
+        # The fold added those days' messages to the ref totals again: sum them afresh.
+        ref_totals_recount()
         # The fold added those days' messages to their batches' counts again: count the
         # batches afresh.
         with connection.cursor() as cursor:
@@ -274,3 +296,13 @@ def rollups_repair(*, first: date, last: date) -> None:
                 f"WHERE batch_id IN ({batches}) GROUP BY batch_id, status",
                 [start, end],
             )
+
+
+def ref_totals_recount() -> None:
+    """RefTotal again as the sum of the RefRollup rows (after a repair rewrote days)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM messaging_reftotal")
+        cursor.execute(
+            f"INSERT INTO messaging_reftotal (field, value, {_FIGS}) "
+            f"SELECT field, value, {_SUMS} FROM messaging_refrollup GROUP BY field, value"
+        )

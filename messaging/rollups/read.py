@@ -123,22 +123,84 @@ ORDER BY 3 DESC, error_code, error_title LIMIT %s"""
     ]
 
 
-def ref_groups(*, first: date, last: date, zone: str, field: str) -> list[tuple]:
-    """(value, <figures>) per value of `field` (ref, ref1 or ref2), biggest first, then by
-    value (as the raw aggregation orders them)."""
+def ref_page(
+    *, first: date, last: date, zone: str, field: str, limit: int, offset: int
+) -> tuple[list[tuple], int, list[int]]:
+    """One page of (value, <figures>) per value of `field` (ref, ref1 or ref2), biggest first,
+    then by value (as the raw aggregation orders them), with how many values there are and
+    the figures summed over all of them: the database sums and pages, so a page of a field
+    with 20,000 values reads back `limit` rows.
+
+    The days of the range come from RefRollup, or, when the range covers most of the days
+    there are, from RefTotal minus the RefRollup rows of the days outside it (whichever reads
+    fewer days: a 30-day report over a month of messages reads one row per value); plus,
+    either way, the deltas of the range not folded yet."""
     if field not in ("ref", "ref1", "ref2"):
         raise ValueError(f"field must be ref, ref1 or ref2, not {field!r}")
     start, end = day_bounds(first, last, zone)
-    sql = f"""
-SELECT value, {_SUMS} FROM (
-    SELECT value, {_FIGS} FROM messaging_refrollup WHERE field = %s AND day >= %s AND day <= %s
-    UNION ALL
+    deltas = f"""
     SELECT d.{field} AS value, {", ".join(delta_figures_sql("d"))}
-    FROM messaging_messagedelta d WHERE d.bucket >= %s AND d.bucket < %s
-) u GROUP BY value HAVING SUM(total) <> 0 ORDER BY 2 DESC, value"""
-    params = [field, day_param(first), day_param(last)]
-    params += [int(start.timestamp()), int(end.timestamp())]
-    return [(value, *map(int, figures)) for value, *figures in fetch(sql, params)]
+    FROM messaging_messagedelta d WHERE d.bucket >= %s AND d.bucket < %s"""
+    delta_params = [int(start.timestamp()), int(end.timestamp())]
+    # BIGINT sums: PostgreSQL's SUM of a bigint is a numeric; no sum comes near 2**63.
+    sums = ", ".join(f"CAST(SUM({name}) AS BIGINT) AS {name}" for name in FIGURES)
+    if _outside_days(first, last) < (last - first).days + 1:
+        # The totals, each plus its value's adjustments (the days outside the range taken
+        # away, the deltas added: few rows, summed on their own), joined by value; then the
+        # values that only the adjustments have.
+        negated = ", ".join(f"-{name} AS {name}" for name in FIGURES)
+        added = ", ".join(f"t.{name} + COALESCE(a.{name}, 0) AS {name}" for name in FIGURES)
+        with_a = ", ".join(f"a.{name}" for name in FIGURES)
+        groups = f"""
+    WITH a AS (
+        SELECT value, {sums} FROM (
+            SELECT value, {negated} FROM messaging_refrollup WHERE field = %s AND day < %s
+            UNION ALL
+            SELECT value, {negated} FROM messaging_refrollup WHERE field = %s AND day > %s
+            UNION ALL{deltas}
+        ) u GROUP BY value
+    )
+    SELECT t.value, {added}
+    FROM messaging_reftotal t LEFT JOIN a ON a.value = t.value WHERE t.field = %s
+    UNION ALL
+    SELECT a.value, {with_a} FROM a WHERE NOT EXISTS (
+        SELECT 1 FROM messaging_reftotal t WHERE t.field = %s AND t.value = a.value)"""
+        params = [field, day_param(first), field, day_param(last), *delta_params, field, field]
+    else:
+        groups = f"""
+    SELECT value, {sums} FROM (
+        SELECT value, {_FIGS} FROM messaging_refrollup
+        WHERE field = %s AND day >= %s AND day <= %s
+        UNION ALL{deltas}
+    ) u GROUP BY value"""
+        params = [field, day_param(first), day_param(last), *delta_params]
+    overall = ", ".join(f"CAST(SUM({name}) OVER () AS BIGINT)" for name in FIGURES)
+    sql = f"""
+SELECT value, {_FIGS}, COUNT(*) OVER (), {overall} FROM ({groups}
+) g WHERE total <> 0 ORDER BY total DESC, value LIMIT %s OFFSET %s"""
+    rows = fetch(sql, [*params, limit, offset])
+    if not rows:
+        if offset:  # past the last page: how many there are
+            _, groups, totals = ref_page(
+                first=first, last=last, zone=zone, field=field, limit=1, offset=0
+            )
+            return [], groups, totals
+        return [], 0, [0] * len(FIGURES)
+    width = 1 + len(FIGURES)
+    return [row[:width] for row in rows], rows[0][width], list(rows[0][width + 1 :])
+
+
+def _outside_days(first: date, last: date) -> int:
+    """How many days with rollups there are before `first` and after `last` (the days of
+    DayRollup, which has a row for every day RefRollup has)."""
+    rows = fetch("SELECT MIN(day), MAX(day) FROM messaging_dayrollup", [])
+    low, high = rows[0]
+    if low is None:
+        return 0
+    low, high = _date(low), _date(high)
+    before = max(0, (min(high, first - timedelta(days=1)) - low).days + 1)
+    after = max(0, (high - max(low, last + timedelta(days=1))).days + 1)
+    return before + after
 
 
 def batch_status_counts(*, batch_ids) -> dict[int, dict[str, int]]:

@@ -11,7 +11,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from messaging.models import SentMessage
-from messaging.reports import selectors
+from messaging.reports import selectors, tables
 from tests.factories import AcceptedMessageFactory, SendBatchFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -326,3 +326,17 @@ def test_ref_values_are_escaped_on_the_page(client, staff):
     html = client.get(REFS).content.decode()
     assert "&lt;b onclick=&quot;x()&quot;&gt;vip&lt;/b&gt;" in html
     assert '<b onclick="x()">' not in html
+
+
+def test_a_long_table_shows_its_first_rows_and_the_csv_has_them_all(
+    client, staff, fixture_messages, monkeypatch
+):
+    monkeypatch.setattr(tables, "HTML_ROWS", 2)
+    response = client.get(DELIVERY, RANGE)
+    delivery = texts(page_tables(response)[0])
+    assert delivery[1:] == [*EXPECTED_DELIVERY[:2], EXPECTED_DELIVERY[-1]]  # and the total
+    assert "shows the first 2 of 4 rows" in " ".join(response.content.decode().split())
+    csv_rows = list(
+        csv.reader(io.StringIO(client.get(DELIVERY, {**RANGE, "format": "csv"}).content.decode()))
+    )
+    assert csv_rows[1 : len(EXPECTED_DELIVERY) + 1] == EXPECTED_DELIVERY

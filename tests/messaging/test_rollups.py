@@ -12,11 +12,12 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from messaging.models import DayRollup, MessageDelta, RefRollup, SentMessage
+from messaging.models import DayRollup, MessageDelta, RefRollup, RefTotal, SentMessage
 from messaging.reports import selectors
+from messaging.rollups.figures import FIGURES
 from messaging.rollups.fold import rollups_fold, rollups_rebuild
 from messaging.rollups.read import batch_status_counts
-from messaging.rollups.verify import reports_verify
+from messaging.rollups.verify import reports_repair, reports_verify
 from tests.factories import SendBatchFactory, SentMessageFactory
 
 from .callback_bodies import CREDENTIALS, post_json, v2_body, wa_status
@@ -221,3 +222,85 @@ def test_the_fold_runs_every_few_seconds():
     SentMessageFactory()
     assert rollups_fold_task() == 1
     assert RefRollup.objects.filter(field="ref", value="SAVE10").get().total == 1
+
+
+def _ref_messages():
+    """Messages on five days (9-13 Nov IST), refs spread over them, some folded, some not."""
+    days = [datetime(2026, 11, 9 + n, 12, 0, tzinfo=IST) for n in range(5)]
+    for index, created_at in enumerate(days * 3):
+        SentMessage.objects.filter(pk=SentMessageFactory().pk).update(
+            created_at=created_at, ref=REFS[index % 3], ref2=f"customer-{index % 4}"
+        )
+        if index == 7:
+            rollups_fold()
+    SentMessage.objects.filter(ref="diwali").update(status="failed", error_code="131026")
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        (FIRST, FIRST + timedelta(days=4)),  # every day: the totals, nothing taken away
+        (FIRST + timedelta(days=1), FIRST + timedelta(days=3)),  # the totals minus two days
+        (FIRST + timedelta(days=1), FIRST + timedelta(days=1)),  # one day's rollups
+        (FIRST - timedelta(days=30), FIRST + timedelta(days=30)),  # wider than the data
+    ],
+)
+@pytest.mark.parametrize("fold", [False, True])
+def test_the_ref_report_from_totals_or_days_equals_the_raw_aggregation(first, last, fold):
+    _ref_messages()
+    if fold:
+        rollups_fold()
+    filters = selectors.ReportFilters(date_from=first, date_to=last)
+    for field in selectors.REF_FIELDS:
+        report = selectors.ref_report(filters=filters, group_by=field)
+        raw = selectors.ref_groups_raw(filters=filters, group_by=field)
+        assert [tuple(row.values()) for row in report.rows] == raw
+        assert report.totals == {
+            name: sum(row[index + 1] for row in raw) for index, name in enumerate(FIGURES)
+        }
+
+
+def _totals_equal_the_day_rollups():
+    by_value = {}
+    for row in RefRollup.objects.values("field", "value", *FIGURES):
+        sums = by_value.setdefault((row.pop("field"), row.pop("value")), dict.fromkeys(FIGURES, 0))
+        for name in FIGURES:
+            sums[name] += row[name]
+    totals = {
+        (row.pop("field"), row.pop("value")): row
+        for row in RefTotal.objects.values("field", "value", *FIGURES)
+    }
+    assert totals == by_value
+    assert sum(row["total"] for key, row in totals.items() if key[0] == "ref") == 15
+
+
+def test_the_ref_totals_follow_folds_repairs_and_rebuilds():
+    _ref_messages()
+    rollups_fold()
+    _totals_equal_the_day_rollups()
+    RefRollup.objects.filter(field="ref", value="diwali").update(failed=0)  # a day damaged
+    reports_repair(first=FIRST, last=FIRST + timedelta(days=4))
+    _totals_equal_the_day_rollups()
+    assert reports_verify(first=FIRST, last=FIRST + timedelta(days=4)) == []
+    rollups_rebuild()
+    _totals_equal_the_day_rollups()
+
+
+@pytest.mark.parametrize("narrowed", [False, True])  # from the rollups, or from the messages
+def test_the_ref_report_pages_alike_from_rollups_and_messages(monkeypatch, narrowed):
+    monkeypatch.setattr(selectors, "REF_PAGE_SIZE", 3)
+    _ref_messages()
+    rollups_fold()
+    filters = selectors.ReportFilters(
+        date_from=FIRST, date_to=FIRST + timedelta(days=4), kind="coupon_code" if narrowed else ""
+    )
+    raw = selectors.ref_groups_raw(filters=filters, group_by="ref2")
+    assert len(raw) == 4
+    first, second, past = (
+        selectors.ref_report(filters=filters, group_by="ref2", page=page) for page in (1, 2, 99)
+    )
+    assert [tuple(row.values()) for row in first.rows + second.rows] == raw
+    assert (first.page, second.page, past.page, past.pages, past.groups) == (1, 2, 2, 2, 4)
+    assert past.rows == second.rows
+    assert first.totals == second.totals == past.totals
+    assert first.totals["total"] == 15
