@@ -14,7 +14,7 @@ FILL = (
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("messaging", "0010_rollups"),
+        ("messaging", "0011_inbound_admin_indexes"),
     ]
 
     operations = [
