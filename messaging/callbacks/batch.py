@@ -47,7 +47,8 @@ def status_events_store(*, items: list[tuple[CallbackReceipt, StatusEvent]]) -> 
     known = set(
         CallbackEvent.objects.filter(event_hash__in=list(rows)).values_list("event_hash", flat=True)
     )
-    new = [row for event_hash, row in rows.items() if event_hash not in known]
+    # In hash order: two workers inserting the same events wait for each other in one order.
+    new = [rows[event_hash] for event_hash in sorted(rows) if event_hash not in known]
     repeats.update(known)
     CallbackEvent.objects.bulk_create(new, ignore_conflicts=True)
     stored = dict(

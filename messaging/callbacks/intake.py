@@ -17,16 +17,18 @@ failed is taken again by `callback_events_sweep`.
 import logging
 import threading
 import time
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from messaging.models import CallbackReceipt
+from messaging.models import CallbackEvent, CallbackReceipt
 
 from .batch import status_events_store_and_apply
-from .events import InboundItem, inbound_event_store, inbound_events_dispatch
+from .events import KALEYRA, InboundItem, inbound_event_store, inbound_events_dispatch
 from .parsers import CallbackParseError, callback_document, callback_events_parse
+from .services import callback_events_match
 
 logger = logging.getLogger(__name__)
 
@@ -60,19 +62,39 @@ def callback_receipts_apply(*, receipt_ids=None, limit: int = RECEIPT_BATCH) -> 
                 else:
                     statuses.append((receipt, event))
         status_events_store_and_apply(items=statuses)
-        pending = {}
-        for receipt, item in others:
-            stored, _ = inbound_event_store(receipt=receipt, item=item)
-            if stored.handled_at is None:
-                pending.setdefault(stored.pk, stored)
+        # Stored in identity order, as the statuses are (concurrent workers never wait for each
+        # other in a cycle over the same events); handed to the handlers in arrival order.
+        stored = {}
+        for index in sorted(range(len(others)), key=lambda i: others[i][1].identity_hash(KALEYRA)):
+            receipt, item = others[index]
+            stored[index] = inbound_event_store(receipt=receipt, item=item)[0]
+        pending = defaultdict(dict)  # per receipt, as its request used to hand them over
+        for index, (receipt, _) in enumerate(others):
+            if stored[index].handled_at is None:
+                pending[receipt.pk].setdefault(stored[index].pk, stored[index])
         CallbackReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
             parsed_at=timezone.now()
         )
-    try:
-        inbound_events_dispatch(events=pending.values())
-    except Exception:  # a repeat delivery or the sweep tries again
-        logger.exception("Inbound events of %s receipts not all handled", len(receipts))
+    _unmatched_recheck(receipts=receipts)
+    for events in pending.values():
+        try:
+            inbound_events_dispatch(events=events.values())
+        except Exception:  # kept unhandled: a repeat delivery tries again
+            logger.exception("Inbound events not all handled")
     return len(receipts)
+
+
+def _unmatched_recheck(*, receipts) -> None:
+    """The batch's statuses that found no message by id, tried again now that the batch is
+    committed: a send that stored its message id meanwhile looked for waiting events before
+    they were visible to it (services.callback_events_match, one query)."""
+    ids = set()
+    for values in CallbackEvent.objects.filter(
+        receipt__in=receipts, outcome=CallbackEvent.Outcome.UNMATCHED
+    ).values_list("top_message_id", "extra_message_id", "wa_message_id"):
+        ids.update(value for value in values if value)
+    if ids:
+        callback_events_match(provider_message_ids=ids)
 
 
 def _events(receipt: CallbackReceipt) -> list:

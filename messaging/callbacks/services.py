@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.sql import model_insert
 from messaging.matching import (
     events_waiting_for_ids,
     events_waiting_for_messages,
@@ -64,8 +65,8 @@ def callback_receipt_store(
         event_count=waiting_events if waiting else len(events),
         parsed_at=None if waiting else timezone.now(),
     )
-    if waiting:  # one INSERT, committed by itself (no transaction around it)
-        receipt.save(force_insert=True)
+    if waiting:  # one INSERT, committed by itself (no transaction around it), statement cached
+        model_insert(receipt)
         return receipt, []
     with transaction.atomic():
         receipt.save(force_insert=True)

@@ -63,13 +63,18 @@ def messages_sweep(*, now=None) -> dict:
     resent = 0
     if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
         cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
+        due = SentMessage.objects.filter(
+            Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
+            status=S.UNKNOWN,
+            provider_message_id__isnull=True,
+            claimed_at__lt=cutoff,
+        )
+        # A callback a worker stored while the send was marking its message unknown found no
+        # message then (and the send's own match did not see it yet): it claims it now, rather
+        # than the message going out twice.
+        callback_events_match_unknown(message_ids=list(due.values_list("pk", flat=True)))
         resent = messages_status_move(
-            messages=SentMessage.objects.filter(
-                Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
-                status=S.UNKNOWN,
-                provider_message_id__isnull=True,
-                claimed_at__lt=cutoff,
-            ),
+            messages=due,
             status=S.QUEUED,
             next_attempt_at=now,
             possible_duplicate=True,
