@@ -175,6 +175,7 @@ def run(options, url, broker, wrk, workdir, send_rate):
     auth = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
     try:
         wait_ready(target, auth, server)
+        worker_wait()  # booted (and its start-up sweep run) before its CPU is read
         from messaging.models import CallbackReceipt
 
         receipts_before = CallbackReceipt.objects.count()  # the readiness probes'
@@ -212,6 +213,17 @@ def run(options, url, broker, wrk, workdir, send_rate):
         speed,
         receipts_before,
     )
+
+
+def worker_wait(timeout=60):
+    from config.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if app.control.ping(timeout=0.5):
+            time.sleep(2)  # the start-up sweep (messages_sweep_task) it queues for itself
+            return
+    sys.exit("The Celery worker did not start.")
 
 
 def applied_wait(started, timeout=300) -> float | None:
