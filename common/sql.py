@@ -80,6 +80,28 @@ def model_update(instance, *, fields: tuple[str, ...], where: dict | None = None
         return cursor.rowcount
 
 
+def models_update(objects: list, *, fields: tuple[str, ...]) -> None:
+    """UPDATE many instances' rows (one model) with their current values of `fields`, as
+    model_update does for one, in one executemany (psycopg pipelines it: one round trip), where
+    QuerySet.bulk_update's CASE WHEN costs milliseconds of CPU per row."""
+    if not objects:
+        return
+    model = type(objects[0])
+    meta = model._meta
+    sql = _update_statement(model, fields, (), connection.alias, connection.vendor)
+    prepared = [meta.get_field(name) for name in fields]
+    rows = []
+    for instance in objects:
+        row = [
+            field.get_db_prep_save(field.pre_save(instance, False), connection)
+            for field in prepared
+        ]
+        row.append(meta.pk.get_db_prep_value(instance.pk, connection))
+        rows.append(row)
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+
+
 # Built once per model (and fields) and database: `alias` and `vendor` name the connection
 # they are built for, and key the cache.
 

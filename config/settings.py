@@ -224,6 +224,15 @@ KALEYRA_CONNECT_TIMEOUT = env.float("KALEYRA_CONNECT_TIMEOUT", default=5.0)
 KALEYRA_READ_TIMEOUT = env.float("KALEYRA_READ_TIMEOUT", default=15.0)
 KALEYRA_CALLBACK_BASIC_AUTH = env.str("KALEYRA_CALLBACK_BASIC_AUTH", default="")
 KALEYRA_CALLBACK_MAX_BODY_BYTES = env.int("KALEYRA_CALLBACK_MAX_BODY_BYTES", default=10_485_760)
+# Who stores and applies a callback's events: `queued` (a worker, in batches; the request only
+# stores the raw receipt and answers) or `inline` (the request itself, before it answers).
+CALLBACKS_APPLY = env.str("CALLBACKS_APPLY", default="queued")
+if CALLBACKS_APPLY not in ("queued", "inline"):
+    raise ImproperlyConfigured("CALLBACKS_APPLY must be queued or inline.")
+# One callbacks_apply_task run stops taking receipts after this many seconds (it wakes another);
+# beat runs it every CALLBACKS_APPLY_SWEEP_SECONDS too, in case a wake-up was lost.
+CALLBACKS_APPLY_RUN_SECONDS = env.float("CALLBACKS_APPLY_RUN_SECONDS", default=50.0)
+CALLBACKS_APPLY_SWEEP_SECONDS = env.float("CALLBACKS_APPLY_SWEEP_SECONDS", default=10.0)
 KALEYRA_HTTP_POOL_SIZE = env.int("KALEYRA_HTTP_POOL_SIZE", default=64)
 KALEYRA_RETRY_BACKOFF_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_SECONDS", default=5.0)
 KALEYRA_RETRY_BACKOFF_MAX_SECONDS = env.float("KALEYRA_RETRY_BACKOFF_MAX_SECONDS", default=300.0)
@@ -274,6 +283,10 @@ ROLLUPS_FOLD_SECONDS = env.float("ROLLUPS_FOLD_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE = {
     "messaging-sweep": {"task": "messaging.tasks.messages_sweep_task", "schedule": 30.0},
     "callbacks-sweep": {"task": "messaging.tasks.callbacks_sweep_task", "schedule": 120.0},
+    "callbacks-apply": {
+        "task": "messaging.tasks.callbacks_apply_task",
+        "schedule": CALLBACKS_APPLY_SWEEP_SECONDS,
+    },
     "rollups-fold": {
         "task": "messaging.tasks.rollups_fold_task",
         "schedule": ROLLUPS_FOLD_SECONDS,

@@ -1,19 +1,21 @@
 """Callbacks stored, deduplicated and applied to the messages they are about.
 
-The raw body and its events are written in the request's transaction before the 200 goes out;
-applying them to messages comes after, and an event whose processing did not finish is picked up
-again by `callback_events_sweep`. Applying is order-independent: the status only moves forward,
+The raw body is written before the 200 goes out; its events are stored and applied after it
+(messaging.callbacks.intake), and an event whose processing did not finish is picked up again
+by `callback_events_sweep`. Applying is order-independent: the status only moves forward,
 timestamps keep the earliest report of each step.
 """
 
 import hashlib
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from common.sql import model_insert
 from messaging.matching import (
     events_waiting_for_ids,
     events_waiting_for_messages,
@@ -44,42 +46,38 @@ def callback_receipt_store(
     rejected_reason: str = "",
     size: int | None = None,
     truncated: bool = False,
+    waiting_events: int | None = None,
 ) -> tuple[CallbackReceipt, list[CallbackEvent | InboundEvent]]:
-    """Store the raw callback (and, when already parsed, its events; a repeat of a known event
-    only counts it again). Returns the receipt and the events that are new (statuses) or not
-    handled yet (other types)."""
+    """Store the raw callback and its parse outcome. With `waiting_events` (how many events the
+    body holds), the receipt waits for a worker to store them (messaging.callbacks.intake):
+    one INSERT. Otherwise its `events` are stored now (a repeat of a known event only counts
+    it again). Returns the receipt and the events that are new (statuses) or not handled yet
+    (other types)."""
+    waiting = waiting_events is not None
+    receipt = CallbackReceipt(
+        content_type=text_clean(content_type)[:255],
+        body=text_clean(body.decode("utf-8", "backslashreplace")),
+        body_sha256=hashlib.sha256(body).hexdigest(),
+        size=len(body) if size is None else size,
+        truncated=truncated,
+        remote_addr=remote_addr,
+        rejected_reason=text_clean(rejected_reason),
+        event_count=waiting_events if waiting else len(events),
+        parsed_at=None if waiting else timezone.now(),
+    )
+    if waiting:  # one INSERT, committed by itself (no transaction around it), statement cached
+        model_insert(receipt)
+        return receipt, []
     with transaction.atomic():
-        receipt = CallbackReceipt.objects.create(
-            content_type=text_clean(content_type)[:255],
-            body=text_clean(body.decode("utf-8", "backslashreplace")),
-            body_sha256=hashlib.sha256(body).hexdigest(),
-            size=len(body) if size is None else size,
-            truncated=truncated,
-            remote_addr=remote_addr,
-            rejected_reason=text_clean(rejected_reason),
-            event_count=len(events),
-        )
-        created = _events_store(receipt=receipt, events=events)
+        receipt.save(force_insert=True)
+        created = callback_receipt_events_store(receipt=receipt, events=events)
     return receipt, created
 
 
-def callback_receipt_outcome_store(
-    *,
-    receipt: CallbackReceipt,
-    events: list[StatusEvent | InboundItem],
-    rejected_reason: str = "",
+def callback_receipt_events_store(
+    *, receipt: CallbackReceipt, events
 ) -> list[CallbackEvent | InboundEvent]:
-    """After parsing a receipt stored raw: its events (as callback_receipt_store does) and the
-    parse outcome, written once (the raw fields never change)."""
-    with transaction.atomic():
-        CallbackReceipt.objects.filter(pk=receipt.pk, event_count=0, rejected_reason="").update(
-            event_count=len(events), rejected_reason=text_clean(rejected_reason)
-        )
-        receipt.event_count, receipt.rejected_reason = len(events), text_clean(rejected_reason)
-        return _events_store(receipt=receipt, events=events)
-
-
-def _events_store(*, receipt, events) -> list[CallbackEvent | InboundEvent]:
+    """Store a receipt's parsed events; the new statuses and the not yet handled others."""
     created = []
     for event in events:
         if isinstance(event, InboundItem):
@@ -185,12 +183,42 @@ def _message_find(event: CallbackEvent) -> SentMessage | None:
 
 def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:
     """Record the event on the (locked) message; return the event's outcome."""
+    fold = message_event_fold(message=message, event=event)
+    if fold.changed:
+        message.save(update_fields=[*fold.changed, "updated_at"])
+    message_statuses_changed(changes=fold.status_changes)
+    message_history_record(message=message, event=event, fold=fold)
+    return fold.outcome
+
+
+@dataclass
+class Fold:
+    """What one event did to a message held in memory (not saved yet)."""
+
+    changed: set
+    before: str
+    moves: bool
+    anomaly: bool
+
+    @property
+    def outcome(self) -> str:
+        if self.anomaly:
+            return CallbackEvent.Outcome.ANOMALY
+        return CallbackEvent.Outcome.APPLIED if self.moves else CallbackEvent.Outcome.RECORDED
+
+    status_changes: list = field(default_factory=list)
+
+
+def message_event_fold(*, message: SentMessage, event: CallbackEvent) -> Fold:
+    """Apply the event to the (locked) message in memory: the status only moves forward, each
+    step keeps its earliest timestamp, a failure and a delivery both reported is an anomaly.
+    The caller saves `changed` and tells the hooks `status_changes`."""
     changed = set()
-    for field in TIMESTAMP_FIELDS[event.status]:
-        current = getattr(message, field)
+    for name in TIMESTAMP_FIELDS[event.status]:
+        current = getattr(message, name)
         if current is None or event.occurred_at < current:
-            setattr(message, field, event.occurred_at)
-            changed.add(field)
+            setattr(message, name, event.occurred_at)
+            changed.add(name)
     is_failure = event.status in FAILURES
     if is_failure:
         message.error_code = event.error_code
@@ -210,35 +238,33 @@ def _message_update(*, message: SentMessage, event: CallbackEvent) -> str:
     if anomaly and not message.delivery_anomaly:
         message.delivery_anomaly = True
         changed.add("delivery_anomaly")
-    if changed:
-        message.save(update_fields=[*changed, "updated_at"])
+    fold = Fold(changed=changed, before=before, moves=moves, anomaly=anomaly)
     if moves:
-        message_statuses_changed(
-            changes=[
-                StatusChange(
-                    message.pk,
-                    message.batch_id,
-                    message.order_id,
-                    before,
-                    message.status,
-                    event.occurred_at,
-                )
-            ]
+        fold.status_changes.append(
+            StatusChange(
+                message.pk,
+                message.batch_id,
+                message.order_id,
+                before,
+                message.status,
+                event.occurred_at,
+            )
         )
+    return fold
 
-    if message.order_id and (moves or anomaly):
+
+def message_history_record(*, message: SentMessage, event: CallbackEvent, fold: Fold) -> None:
+    """The order's history gets the move (or the anomaly) of a message that has an order."""
+    if message.order_id and (fold.moves or fold.anomaly):
         order_event_record(
             order=message.order,
             kind=OrderEvent.Kind.MESSAGE,
             field="message_status",
-            before=before,
+            before=fold.before,
             after=message.status,
             source=EventSource.KALEYRA,
-            note=_history_note(message=message, event=event, anomaly=anomaly),
+            note=_history_note(message=message, event=event, anomaly=fold.anomaly),
         )
-    if anomaly:
-        return CallbackEvent.Outcome.ANOMALY
-    return CallbackEvent.Outcome.APPLIED if moves else CallbackEvent.Outcome.RECORDED
 
 
 def _history_note(*, message: SentMessage, event: CallbackEvent, anomaly: bool) -> str:

@@ -9,7 +9,8 @@ from common.models import AppendOnlyModel
 class CallbackReceipt(AppendOnlyModel):
     """One authenticated POST to the callback URL, stored exactly as received before anything
     else happens (parsing included). Append-only: the raw fields never change; the outcome of
-    parsing (`rejected_reason`, `event_count`) is written once, right after."""
+    parsing (`rejected_reason`, `event_count`) is stored with it, and `parsed_at` once, when its
+    events are stored for applying (messaging.callbacks.intake)."""
 
     append_only_label = "Callback receipts"
 
@@ -30,6 +31,12 @@ class CallbackReceipt(AppendOnlyModel):
         blank=True, help_text="Why the body was answered with 400 (empty when accepted)."
     )
     event_count = models.PositiveIntegerField(default=0)
+    parsed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its events were stored for applying (empty: waiting for a worker; "
+        "set at once for a refused body).",
+    )
 
     class Meta:
         ordering = ["-received_at", "-id"]
@@ -41,6 +48,11 @@ class CallbackReceipt(AppendOnlyModel):
                 fields=["received_at", "id"],
                 condition=models.Q(truncated=True),
                 name="callbackreceipt_truncated",
+            ),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(parsed_at__isnull=True),
+                name="callback_receipt_unparsed",
             ),
         ]
 

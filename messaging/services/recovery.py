@@ -19,6 +19,7 @@ from django.db.models import Case, F, Q, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from ..callbacks.intake import callback_receipts_drain
 from ..callbacks.services import callback_events_match_unknown
 from ..client import PERMANENT_CODES
 from ..models import MessageStatus, SentMessage
@@ -35,6 +36,8 @@ def messages_sweep(*, now=None) -> dict:
     no callback claimed are resent (flagged possible duplicates); queued messages whose task
     seems lost are enqueued again. Returns the ids to enqueue under "requeue"."""
     now = now or timezone.now()
+    # Callback receipts still waiting for a worker may claim messages: apply them first.
+    callback_receipts_drain(seconds=settings.CALLBACKS_APPLY_RUN_SECONDS)
     stale = now - timedelta(seconds=settings.KALEYRA_SENDING_STALE_AFTER)
     stuck = SentMessage.objects.filter(status=S.SENDING, claimed_at__lt=stale)
     # Claimed by a worker that stopped before their request: nothing went out, send them once.
@@ -60,13 +63,18 @@ def messages_sweep(*, now=None) -> dict:
     resent = 0
     if settings.KALEYRA_UNKNOWN_RESEND_AFTER > 0:
         cutoff = now - timedelta(seconds=settings.KALEYRA_UNKNOWN_RESEND_AFTER)
+        due = SentMessage.objects.filter(
+            Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
+            status=S.UNKNOWN,
+            provider_message_id__isnull=True,
+            claimed_at__lt=cutoff,
+        )
+        # A callback a worker stored while the send was marking its message unknown found no
+        # message then (and the send's own match did not see it yet): it claims it now, rather
+        # than the message going out twice.
+        callback_events_match_unknown(message_ids=list(due.values_list("pk", flat=True)))
         resent = messages_status_move(
-            messages=SentMessage.objects.filter(
-                Q(error_code__in=UNKNOWN_CODES) | Q(error_code=WORKER_LOST),
-                status=S.UNKNOWN,
-                provider_message_id__isnull=True,
-                claimed_at__lt=cutoff,
-            ),
+            messages=due,
             status=S.QUEUED,
             next_attempt_at=now,
             possible_duplicate=True,

@@ -40,7 +40,5 @@ def order_imports_purge(*, now=None) -> dict[str, int]:
     old, _ = imported.filter(
         imported_at__lte=now - timedelta(seconds=settings.ORDER_IMPORT_RETENTION)
     ).delete()
-    emptied = (
-        imported.exclude(content="", checked="").update(content="", checked="")
-    )
+    emptied = imported.exclude(content="", checked="").update(content="", checked="")
     return {"previews_expired": expired, "imports_deleted": old, "files_emptied": emptied}

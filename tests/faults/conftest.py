@@ -57,6 +57,8 @@ def free_port() -> int:
 def sandbox(transactional_db, live_server, settings):
     """The sandbox on a port of ours, its status callbacks going to the live server."""
     settings.KALEYRA_CALLBACK_BASIC_AUTH = CALLBACK_AUTH
+    # As in production: the live server stores each callback and wakes a worker to apply it.
+    settings.CALLBACKS_APPLY = "queued"
     settings.KALEYRA_SID = SID
     settings.KALEYRA_API_KEY = API_KEY
     settings.KALEYRA_WHATSAPP_NUMBER = NUMBER

@@ -18,7 +18,7 @@ from django.test import Client
 
 from messaging.models import MessageStatus, SendBatch, SendingPause, SentMessage
 from messaging.services import coupon_code_send
-from messaging.tasks import messages_sweep_task
+from messaging.tasks import callbacks_apply_task, messages_sweep_task
 from tests.factories import CouponFactory
 from tests.stack import wait_until
 
@@ -51,8 +51,10 @@ def accepted_count(batch) -> int:
 def sweep() -> None:
     """What beat does every 30 s (and a starting worker once), for a worker to run with its
     settings: stale "sending" rows become unknown, unknown ones no callback claimed are resent
-    when KALEYRA_UNKNOWN_RESEND_AFTER says so, queued rows whose task was lost re-enqueued."""
+    when KALEYRA_UNKNOWN_RESEND_AFTER says so, queued rows whose task was lost re-enqueued; and
+    the callback receipts a lost wake-up left waiting applied (beat's callbacks-apply)."""
     messages_sweep_task.delay()
+    callbacks_apply_task.delay()
 
 
 def sweeping_until(predicate, *, timeout, message, batch):

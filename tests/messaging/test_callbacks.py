@@ -399,12 +399,12 @@ def test_an_acknowledged_event_whose_processing_fails_is_applied_by_the_sweep(
 ):
     from django.core.management import call_command
 
-    from messaging.callbacks import services
+    from messaging.callbacks import batch
 
-    def broken(*, event_id):
+    def broken(*, events):
         raise RuntimeError("database hiccup")
 
-    monkeypatch.setattr(services, "callback_event_apply", broken)
+    monkeypatch.setattr(batch, "status_events_apply", broken)
     body = v2_body("kal-1", [wa_status("wamid.1", "delivered", T_DELIVERED)])
     assert post_json(client, body).status_code == 200
     assert CallbackEvent.objects.get().processed_at is None

@@ -1,0 +1,190 @@
+"""Stored receipts turned into events and applied, in batches, off the request.
+
+The callback request only authenticates, checks that the body parses, stores the raw receipt
+(one INSERT) and answers; `parsed_at` stays empty until a worker stores the receipt's events.
+With CALLBACKS_APPLY=queued (the default) the request then wakes a worker (`callbacks_wake`:
+at most one wake-up pending at a time) and `callback_receipts_apply` takes the waiting receipts
+in batches (locked with SKIP LOCKED, so workers share them); with CALLBACKS_APPLY=inline the
+request applies its own receipt before it answers. A wake-up that is lost (broker down, a
+worker killed) is made up by the periodic `callbacks_apply_task` run from beat.
+
+The delivery statuses of a batch are stored and applied set-wise (messaging.callbacks.batch) and
+the other events stored, and the receipts marked parsed, in one transaction; the other events go
+to their registered handlers (payments...) after it commits, and a status event whose applying
+failed is taken again by `callback_events_sweep`.
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from messaging.models import CallbackEvent, CallbackReceipt
+
+from .batch import status_events_store_and_apply
+from .events import KALEYRA, InboundItem, inbound_event_store, inbound_events_dispatch
+from .parsers import CallbackParseError, callback_document, callback_events_parse
+from .services import callback_events_match
+
+logger = logging.getLogger(__name__)
+
+RECEIPT_BATCH = 200
+INLINE, QUEUED = "inline", "queued"
+WAKE_KEY = "callbacks:apply:wake"
+WAKE_SECONDS = 30  # a wake-up whose task never ran stops coalescing after this
+# By name: messaging.tasks imports this module (services -> callbacks, never back).
+APPLY_TASK = "messaging.tasks.callbacks_apply_task"
+
+
+def callback_receipts_apply(*, receipt_ids=None, limit: int = RECEIPT_BATCH) -> int:
+    """Store the events of up to `limit` waiting receipts (these ids only, when given) and apply
+    them. Returns how many receipts it took (0: nothing was waiting)."""
+    with transaction.atomic():
+        waiting = CallbackReceipt.objects.filter(parsed_at__isnull=True)
+        if receipt_ids is not None:
+            waiting = waiting.filter(pk__in=list(receipt_ids))
+        receipts = list(
+            waiting.order_by("pk")
+            .select_for_update(skip_locked=True)
+            .only("pk", "body", "content_type", "received_at", "event_count")[:limit]
+        )
+        if not receipts:
+            return 0
+        statuses, others = [], []
+        for receipt in receipts:
+            for event in _events(receipt):
+                if isinstance(event, InboundItem):
+                    others.append((receipt, event))
+                else:
+                    statuses.append((receipt, event))
+        status_events_store_and_apply(items=statuses)
+        # Stored in identity order, as the statuses are (concurrent workers never wait for each
+        # other in a cycle over the same events); handed to the handlers in arrival order.
+        stored = {}
+        for index in sorted(range(len(others)), key=lambda i: others[i][1].identity_hash(KALEYRA)):
+            receipt, item = others[index]
+            stored[index] = inbound_event_store(receipt=receipt, item=item)[0]
+        pending = defaultdict(dict)  # per receipt, as its request used to hand them over
+        for index, (receipt, _) in enumerate(others):
+            if stored[index].handled_at is None:
+                pending[receipt.pk].setdefault(stored[index].pk, stored[index])
+        CallbackReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
+            parsed_at=timezone.now()
+        )
+    _unmatched_recheck(receipts=receipts)
+    for events in pending.values():
+        try:
+            inbound_events_dispatch(events=events.values())
+        except Exception:  # kept unhandled: a repeat delivery tries again
+            logger.exception("Inbound events not all handled")
+    return len(receipts)
+
+
+def _unmatched_recheck(*, receipts) -> None:
+    """The batch's statuses that found no message by id, tried again now that the batch is
+    committed: a send that stored its message id meanwhile looked for waiting events before
+    they were visible to it (services.callback_events_match, one query)."""
+    ids = set()
+    for values in CallbackEvent.objects.filter(
+        receipt__in=receipts, outcome=CallbackEvent.Outcome.UNMATCHED
+    ).values_list("top_message_id", "extra_message_id", "wa_message_id"):
+        ids.update(value for value in values if value)
+    if ids:
+        callback_events_match(provider_message_ids=ids)
+
+
+def _events(receipt: CallbackReceipt) -> list:
+    """The receipt's events, parsed again from its stored body (the request checked it)."""
+    try:
+        body = receipt.body.encode("utf-8")
+        return callback_events_parse(
+            callback_document(body=body, content_type=receipt.content_type)
+        )
+    except CallbackParseError as exc:  # only if the stored text differs from the bytes
+        logger.warning("Callback %s no longer parses: %s", receipt.pk, exc.message)
+    except Exception:  # a parser bug (the request answered 500): kept, not retried forever
+        logger.exception("Callback %s cannot be parsed", receipt.pk)
+    return []
+
+
+def callback_receipts_drain(*, seconds: float) -> int:
+    """Apply waiting receipts batch after batch for up to `seconds`; how many it took. Wakes
+    another run when it stops with receipts left."""
+    deadline = time.monotonic() + seconds
+    taken = 0
+    while time.monotonic() < deadline:
+        count = callback_receipts_apply()
+        taken += count
+        if count == 0:
+            return taken
+    callbacks_wake(force=True)
+    return taken
+
+
+def callback_receipt_received(*, receipt: CallbackReceipt) -> None:
+    """After the request stored a receipt that parses: apply it now (inline) or wake a worker
+    once the receipt is committed (queued)."""
+    if settings.CALLBACKS_APPLY == INLINE:
+        callback_receipts_apply(receipt_ids=[receipt.pk])
+    else:
+        transaction.on_commit(callbacks_wake, robust=True)
+
+
+# --- the wake-up: at most one pending at a time ------------------------------------------------
+
+_local = {"until": 0.0}
+_local_lock = threading.Lock()
+
+
+def _redis():
+    url = settings.CELERY_BROKER_URL
+    client = _local.get(url)
+    if client is None:
+        import redis
+
+        client = _local[url] = redis.Redis.from_url(url)
+    return client
+
+
+def _on_redis() -> bool:
+    return settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+
+
+def callbacks_wake(*, force: bool = False) -> None:
+    """Have a worker apply the waiting receipts, unless a wake-up is already pending (a key in
+    Redis when the broker is Redis, shared by every process; else per process, for a few
+    seconds). A broker that is down is left to the periodic run."""
+    try:
+        if _on_redis():
+            first = _redis().set(WAKE_KEY, "1", nx=not force, ex=WAKE_SECONDS)
+        else:
+            with _local_lock:
+                now = time.monotonic()
+                first = force or _local["until"] <= now
+                if first:
+                    _local["until"] = now + 2
+        if first:
+            _wake_send()
+    except Exception:  # noqa: BLE001 - the periodic run applies them anyway
+        logger.warning("Callback worker not woken; the periodic run will apply the receipts")
+
+
+def _wake_send() -> None:
+    from celery import current_app
+
+    current_app.send_task(APPLY_TASK)
+
+
+def callbacks_wake_clear() -> None:
+    """The task clears the flag before it looks for receipts: one stored after that wakes
+    another run."""
+    _local["until"] = 0.0
+    if _on_redis():
+        try:
+            _redis().delete(WAKE_KEY)
+        except Exception:  # noqa: BLE001
+            logger.warning("Callback wake-up flag not cleared; it expires by itself")

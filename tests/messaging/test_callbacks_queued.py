@@ -1,0 +1,164 @@
+"""CALLBACKS_APPLY=queued (the production default): the request stores the raw receipt and wakes
+a worker, at most one wake-up pending at a time; the worker (or beat's run, when a wake-up was
+lost) stores the receipts' events and applies them in batches, with the same outcome as inline."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from messaging.callbacks import intake
+from messaging.callbacks.intake import callback_receipts_apply, callbacks_wake_clear
+from messaging.models import CallbackEvent, CallbackReceipt, SentMessage
+from messaging.tasks import callbacks_apply_task
+from tests.coupons.test_concurrency import run_together
+from tests.factories import AcceptedMessageFactory, OrderFactory
+from tests.stack import Worker, wait_until
+
+from .callback_bodies import CREDENTIALS, flat_body, post_json, v2_body, wa_status
+
+T_SENT = 1_763_700_000
+T_READ = T_SENT + 60
+
+
+def at(ts):
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+@pytest.fixture
+def queued(settings):
+    settings.KALEYRA_CALLBACK_BASIC_AUTH = CREDENTIALS
+    settings.CALLBACKS_APPLY = "queued"
+    callbacks_wake_clear()
+    yield
+    callbacks_wake_clear()
+
+
+@pytest.fixture
+def wakes(monkeypatch):
+    """The wake-up tasks sent (not run: the test runs the task itself)."""
+    sent = []
+    monkeypatch.setattr(intake, "_wake_send", lambda: sent.append(intake.APPLY_TASK))
+    return sent
+
+
+def refreshed(message):
+    message.refresh_from_db()
+    return message
+
+
+@pytest.mark.django_db
+def test_the_request_stores_only_the_receipt_and_wakes_one_worker(
+    client, queued, wakes, django_capture_on_commit_callbacks
+):
+    message = AcceptedMessageFactory(provider_message_id="kal-q1", order=OrderFactory())
+    with django_capture_on_commit_callbacks(execute=True):
+        for status, ts in (("read", T_READ), ("sent", T_SENT)):
+            body = v2_body("kal-q1", [wa_status("wamid.q1", status, ts)])
+            assert post_json(client, body).status_code == 200
+    receipts = CallbackReceipt.objects.order_by("pk")
+    assert [(r.event_count, r.parsed_at) for r in receipts] == [(1, None), (1, None)]
+    assert CallbackEvent.objects.count() == 0
+    assert refreshed(message).status == "accepted"
+    assert wakes == [intake.APPLY_TASK]  # the second post found a wake-up pending
+
+    assert callbacks_apply_task() == 2
+    message = refreshed(message)
+    assert (message.status, message.sent_at, message.read_at) == ("read", at(T_SENT), at(T_READ))
+    assert not CallbackReceipt.objects.filter(parsed_at__isnull=True).exists()
+    assert CallbackEvent.objects.filter(processed_at__isnull=False).count() == 2
+
+    # The task cleared the flag: the next receipt wakes a worker again; a repeat changes nothing.
+    with django_capture_on_commit_callbacks(execute=True):
+        body = v2_body("kal-q1", [wa_status("wamid.q1", "read", T_READ)])
+        assert post_json(client, body).status_code == 200
+    assert wakes == [intake.APPLY_TASK] * 2
+    assert callbacks_apply_task() == 1
+    assert CallbackEvent.objects.get(status="read").times_received == 2
+    assert refreshed(message).read_at == at(T_READ)
+
+
+@pytest.mark.django_db
+def test_a_refused_body_is_stored_parsed_and_wakes_nobody(
+    client, queued, wakes, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(client, "{not json")
+    assert response.status_code == 400
+    receipt = CallbackReceipt.objects.get()
+    assert "not valid JSON" in receipt.rejected_reason
+    assert receipt.parsed_at is not None
+    assert wakes == []
+    assert callbacks_apply_task() == 0
+
+
+@pytest.mark.django_db
+def test_a_lost_wake_up_is_made_up_by_the_periodic_run(
+    client, queued, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broker_down():
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(intake, "_wake_send", broker_down)
+    message = AcceptedMessageFactory(provider_message_id="kal-q2")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_json(client, flat_body("kal-q2", "delivered", T_SENT)).status_code == 200
+    assert refreshed(message).status == "accepted"
+    assert callbacks_apply_task() == 1  # beat's callbacks-apply
+    assert refreshed(message).status == "delivered"
+
+
+@pytest.mark.django_db
+def test_unknown_message_is_kept_and_matched_later(client, queued, wakes):
+    assert post_json(client, flat_body("kal-later", "sent", T_SENT)).status_code == 200
+    assert callbacks_apply_task() == 1
+    assert CallbackEvent.objects.get().outcome == "unmatched"
+    message = AcceptedMessageFactory(provider_message_id="kal-later")
+    from messaging.callbacks.services import callback_events_sweep
+
+    assert callback_events_sweep() == 1
+    assert refreshed(message).status == "sent"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_workers_at_once_take_each_receipt_once(client, queued, wakes):
+    """Four appliers at once on PostgreSQL (SKIP LOCKED): each receipt taken by one of them."""
+    messages = [AcceptedMessageFactory(provider_message_id=f"kal-c{n}") for n in range(40)]
+    for n in range(40):
+        for status, ts in (("sent", T_SENT), ("read", T_READ)):
+            body = flat_body(f"kal-c{n}", status, ts)
+            assert post_json(client, body).status_code == 200
+
+    def apply():
+        taken = 0
+        while count := callback_receipts_apply(limit=7):
+            taken += count
+        return taken
+
+    taken = run_together(apply, [()] * 4)
+    assert sum(taken) == 80
+    assert CallbackEvent.objects.count() == 80
+    assert set(CallbackEvent.objects.values_list("times_received", flat=True)) == {1}
+    assert {refreshed(m).status for m in messages} == {"read"}
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_applies_the_receipts(client, queued, settings):
+    messages = [AcceptedMessageFactory(provider_message_id=f"kal-w{n}") for n in range(30)]
+    worker = Worker(concurrency=2).start()
+    try:
+        for n in range(30):
+            for status, ts in (("sent", T_SENT), ("read", T_READ)):
+                assert post_json(client, flat_body(f"kal-w{n}", status, ts)).status_code == 200
+        wait_until(
+            lambda: SentMessage.objects.filter(status="read").count() == 30,
+            timeout=60,
+            message="every message read",
+        )
+    finally:
+        worker.stop()
+    assert not CallbackReceipt.objects.filter(parsed_at__isnull=True).exists()
+    assert CallbackEvent.objects.filter(processed_at__isnull=True).count() == 0
+    assert {refreshed(m).read_at for m in messages} == {at(T_READ)}
