@@ -164,6 +164,9 @@ class RefReport:
     pages: int
 
 
+MAX_REF_PAGE = 10**9 // REF_PAGE_SIZE  # far beyond any real number of groups
+
+
 def ref_report(*, filters: ReportFilters, group_by: str, page: int = 1) -> RefReport:
     """Figures per value of ref, ref1 or ref2, biggest groups first, REF_PAGE_SIZE per page;
     totals cover every group. From the rollups, the database sums and pages; from the
@@ -171,7 +174,9 @@ def ref_report(*, filters: ReportFilters, group_by: str, page: int = 1) -> RefRe
     if group_by not in REF_FIELDS:
         raise ValueError(f"group_by must be one of {', '.join(REF_FIELDS)}")
     narrowed = filters.kind or filters.template_name or filters.batch_id is not None
-    page = max(page, 1)
+    # Past the last page means the last page; a page number too large for the database's
+    # OFFSET (any ?page= can be typed) is past it too.
+    page = min(max(page, 1), MAX_REF_PAGE)
     if narrowed or not rollups_usable():
         groups = ref_groups_raw(filters=filters, group_by=group_by)
         count = len(groups)

@@ -67,3 +67,11 @@ def test_filters_out_of_range_get_400_naming_the_problem(boss, params, reason):
     response = boss.get("/admin/reports/delivery/", params)
     assert response.status_code == 400
     assert reason in response.content.decode()
+
+
+@pytest.mark.parametrize("group_by", ["ref", "ref2"])
+@pytest.mark.parametrize("page", ["2147483648", "9" * 18])
+def test_a_page_number_too_large_for_the_database_shows_the_last_page(boss, group_by, page):
+    response = boss.get("/admin/reports/refs/", {"group_by": group_by, "page": page})
+    assert response.status_code == 200
+    assert response.context["report"].page == 1  # no groups: one (empty) page
