@@ -82,13 +82,13 @@ def model_update(instance, *, fields: tuple[str, ...], where: dict | None = None
 
 def models_update(objects: list, *, fields: tuple[str, ...]) -> None:
     """UPDATE many instances' rows (one model) with their current values of `fields`, as
-    model_update does for one, in one executemany (psycopg pipelines it: one round trip), where
-    QuerySet.bulk_update's CASE WHEN costs milliseconds of CPU per row."""
+    model_update does for one (an auto_now field among them set to now), where
+    QuerySet.bulk_update's CASE WHEN costs milliseconds of CPU per row: on PostgreSQL one
+    `UPDATE ... FROM (VALUES ...)` per UPDATE_ROWS rows, elsewhere one executemany."""
     if not objects:
         return
     model = type(objects[0])
     meta = model._meta
-    sql = _update_statement(model, fields, (), connection.alias, connection.vendor)
     prepared = [meta.get_field(name) for name in fields]
     rows = []
     for instance in objects:
@@ -99,7 +99,20 @@ def models_update(objects: list, *, fields: tuple[str, ...]) -> None:
         row.append(meta.pk.get_db_prep_value(instance.pk, connection))
         rows.append(row)
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor != "postgresql":
+            sql = _update_statement(model, fields, (), connection.alias, connection.vendor)
+            cursor.executemany(sql, rows)
+            return
+        head, row_sql, tail = _update_from_values(model, fields, connection.alias)
+        for start in range(0, len(rows), UPDATE_ROWS):
+            chunk = rows[start : start + UPDATE_ROWS]
+            cursor.execute(
+                head + ", ".join([row_sql] * len(chunk)) + tail,
+                [value for row in chunk for value in row],
+            )
+
+
+UPDATE_ROWS = 1000
 
 
 # Built once per model (and fields) and database: `alias` and `vendor` name the connection
@@ -133,6 +146,23 @@ def _insert_statement(model, alias: str, vendor: str) -> tuple[list, str]:
     if connection.features.can_return_columns_from_insert:
         sql += f" RETURNING {quote(meta.pk.column)}"
     return fields, sql
+
+
+@functools.cache
+def _update_from_values(model, fields: tuple, alias: str) -> tuple[str, str, str]:
+    """PostgreSQL's many-row UPDATE: (head, one row's placeholders, tail). Each value is cast
+    to its column's type (VALUES has no types of its own)."""
+    quote = connection.ops.quote_name
+    meta = model._meta
+    columns = [meta.get_field(name) for name in fields] + [meta.pk]
+    row = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
+    names = ", ".join(f"c{index}" for index in range(len(columns)))
+    assignments = ", ".join(
+        f"{quote(field.column)} = v.c{index}" for index, field in enumerate(columns[:-1])
+    )
+    head = f"UPDATE {quote(meta.db_table)} AS t SET {assignments} FROM (VALUES "  # noqa: S608
+    tail = f") AS v({names}) WHERE t.{quote(meta.pk.column)} = v.c{len(columns) - 1}"
+    return head, row, tail
 
 
 @functools.cache

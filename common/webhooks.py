@@ -230,6 +230,17 @@ def _multipart_fields(*, body: bytes, content_type: str) -> dict[str, str]:
 
 # --- handlers by (provider, event type) -------------------------------------------------------
 
+
+class WebhookEventsFailed(Exception):
+    """Raised by a handler that handled its events but these (their ids): the others are marked
+    handled, these stay unhandled for a repeat delivery to try again. Any other exception
+    leaves all of the handler's events unhandled."""
+
+    def __init__(self, message: str, *, event_ids: Iterable):
+        super().__init__(message)
+        self.event_ids = frozenset(event_ids)
+
+
 _handlers: dict[tuple[str, str], list[Callable]] = defaultdict(list)
 
 

@@ -1,4 +1,7 @@
+from collections import defaultdict
+
 from django.db import connection
+from django.db.models import Q
 
 from common.sql import model_columns, models_fetch
 
@@ -70,6 +73,36 @@ def order_get_locked(*, order_id) -> Order:
         raise Order.DoesNotExist(f"Order {order_id} does not exist.")
     order_items_load(order=order)
     return order
+
+
+def orders_get_locked_by_references(*, reference_ids) -> dict[str, Order]:
+    """The orders these checkout reference_ids point to (as order_get_by_reference: an order's
+    own reference before one issued for a resend), each row locked (in id order, as every
+    batch locks them) with its items loaded; a reference of no order is left out."""
+    reference_ids = list(dict.fromkeys(reference_ids))
+    if not reference_ids:
+        return {}
+    issued = dict(
+        OrderReference.objects.filter(reference_id__in=reference_ids).values_list(
+            "reference_id", "order_id"
+        )
+    )
+    orders = Order.objects.filter(Q(reference_id__in=reference_ids) | Q(pk__in=issued.values()))
+    if connection.features.has_select_for_update:
+        orders = orders.select_for_update(of=("self",))
+    by_id = {order.pk: order for order in orders.order_by("pk")}
+    items = defaultdict(list)
+    for item in OrderItem.objects.filter(order_id__in=list(by_id)).order_by("order_id", "id"):
+        items[item.order_id].append(item)
+    for order in by_id.values():
+        order_related_keep(order, "items", items[order.pk])
+    own = {order.reference_id: order for order in by_id.values()}
+    found = {}
+    for reference_id in reference_ids:
+        order = own.get(reference_id) or by_id.get(issued.get(reference_id))
+        if order is not None:
+            found[reference_id] = order
+    return found
 
 
 def order_items_load(*, order: Order) -> list[OrderItem]:

@@ -5,7 +5,7 @@ Every change of status, coupon, shipping address or shipping cost writes an Orde
 
 from django.db import IntegrityError, transaction
 
-from common.sql import model_insert
+from common.sql import model_insert, model_update
 
 from .errors import OrderError
 from .models import (
@@ -81,28 +81,37 @@ def order_event_record(
 
 
 def order_status_change(
-    *, order: Order, status: str, source: str, actor=None, note: str = ""
+    *, order: Order, status: str, source: str, actor=None, note: str = "", locked: bool = False
 ) -> Order:
-    """Move the order to `status` (checked against the allowed moves) and record it."""
+    """Move the order to `status` (checked against the allowed moves) and record it.
+    `locked=True`: the caller holds the order's row lock in its transaction and `order` is the
+    row as it read it then (a batch of payments): the row is not read again."""
+    if locked:
+        _status_move(order, status=status, source=source, actor=actor, note=note)
+        return order
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        order_status_check_move(current=locked.status, new=status)
-        before = locked.status
-        locked.status = status
-        locked.save(update_fields=["status", "updated_at"])
-        _status_changed(locked)
-        order_event_record(
-            order=locked,
-            kind=OrderEvent.Kind.STATUS,
-            field="status",
-            before=before,
-            after=status,
-            source=source,
-            actor=actor,
-            note=note,
-        )
-    order.status = locked.status
-    return locked
+        locked_order = Order.objects.select_for_update().get(pk=order.pk)
+        _status_move(locked_order, status=status, source=source, actor=actor, note=note)
+    order.status = locked_order.status
+    return locked_order
+
+
+def _status_move(order: Order, *, status: str, source: str, actor, note: str) -> None:
+    """The move of a locked order: checked, written, the hooks told, recorded."""
+    order_status_check_move(current=order.status, new=status)
+    before, order.status = order.status, status
+    model_update(order, fields=("status", "updated_at"))  # updated_at: now (auto_now)
+    _status_changed(order)
+    order_event_record(
+        order=order,
+        kind=OrderEvent.Kind.STATUS,
+        field="status",
+        before=before,
+        after=status,
+        source=source,
+        actor=actor,
+        note=note,
+    )
 
 
 # Fields whose edits are tracked, with the event kind they are filed under.

@@ -9,20 +9,29 @@ and currency are checked against the order's total at that moment; a mismatch is
 the order stays where it is; otherwise the order moves to processing, its coupon redemption
 becomes final and the customer is sent the order-status message `processing`. A capture on a
 canceled or expired order is flagged "refund needed".
+
+A worker hands over a batch of updates at once (payments_from_kaleyra): they are recorded in one
+transaction with a few reads for the whole batch (the orders, locked in id order, with their
+items; the payments), each order's updates in a savepoint, and the batch's status messages in
+one send. One update at a time (the reconciliation's lookups) takes the same path.
 """
 
 import logging
+from collections import defaultdict
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from common.errors import DomainError
+from common.sql import model_update
+from common.webhooks import WebhookEventsFailed
 from coupons.services import coupon_redemption_finalize
 from messaging.services import order_status_send
 from orders.errors import OrderError
 from orders.models import EventKind, EventSource, Order, OrderStatus
 from orders.money import format_money, order_totals
-from orders.selectors import order_get_by_reference, order_get_locked
+from orders.selectors import order_get_locked, orders_get_locked_by_references
 from orders.services import order_event_record, order_status_change
 
 from ..models import Payment, PaymentRefund, TransactionStatus
@@ -35,35 +44,91 @@ SOURCE = EventSource.KALEYRA
 
 
 def payments_from_kaleyra(*, events) -> None:
-    """The (kaleyra, payment) webhook handler. Each event is applied in its own transaction; an
-    event that cannot be read or applied is logged and, after the others, raised, so that the
-    batch stays unhandled and a repeat delivery retries it (applying is idempotent)."""
-    problems = []
+    """The (kaleyra, payment) webhook handler: a worker's batch of events, applied together
+    (payment_updates_record). An event that cannot be read or applied is logged and named in
+    the WebhookEventsFailed raised after the others were applied, so that it stays unhandled
+    and a repeat delivery retries it (applying is idempotent)."""
+    items, problems = [], {}
     for event in events:
         try:
-            payment_update_record(update=payment_update_parse(data=event.data), event=event)
-        except (PaymentUpdateInvalid, OrderError) as exc:
-            logger.warning("Payment event %s not applied: %s", event.pk, exc.message)
-            problems.append(f"event {event.pk}: {exc.message}")
+            items.append((payment_update_parse(data=event.data), event))
+        except PaymentUpdateInvalid as exc:
+            problems[event.pk] = exc.message
+    for event, exc in payment_updates_record(items=items):
+        problems[event.pk] = exc.message
+    for pk, message in problems.items():
+        logger.warning("Payment event %s not applied: %s", pk, message)
     if problems:
-        raise PaymentUpdateInvalid("Payment updates not applied: " + "; ".join(problems))
+        raise WebhookEventsFailed(
+            "Payment updates not applied: "
+            + "; ".join(f"event {pk}: {message}" for pk, message in problems.items()),
+            event_ids=problems,
+        )
 
 
 def payment_update_record(*, update: PaymentUpdate, event=None) -> Payment:
-    """Record one update (and its refunds) and, for a capture on a known order, act on it."""
+    """Record one update (and its refunds) and, for a capture on a known order, act on it
+    (payment_updates_record for one; its refusal raised)."""
+    for _, exc in payment_updates_record(items=[(update, event)]):
+        raise exc
+    return Payment.objects.get(gateway=update.gateway, transaction_id=update.transaction_id)
+
+
+def payment_updates_record(*, items) -> list[tuple[object, DomainError]]:
+    """Record (update, event or None) pairs and their refunds and, for captures on known orders,
+    act on them, in one transaction: the orders they name locked first (in id order: the lock
+    every payment of an order queues behind), then their payments. Each order's updates (and
+    each update of an unknown reference) apply in a savepoint of their own: those that are
+    refused are rolled back alone and returned with the error, as (event, error) pairs. The
+    customers whose payment moved their order on are sent the status message in one send."""
+    refused, captured = [], []
+    if not items:
+        return refused
     with transaction.atomic():
-        # The order row first (the lock every payment of this order queues behind).
-        order = order_get_by_reference(reference_id=update.reference_id, for_update=True)
-        before = order_payment_status_before(order=order)
-        payment = _payment_lock(update=update, order=order)
+        orders = orders_get_locked_by_references(
+            reference_ids=[update.reference_id for update, _ in items]
+        )
+        groups = defaultdict(list)  # (order id, 0) or (0, position): an unknown reference
+        for position, (update, event) in enumerate(items):
+            order = orders.get(update.reference_id)
+            groups[(order.pk, 0) if order else (0, position)].append((update, event))
+        payments = _payments_locked(updates=[update for update, _ in items])
+        for key in sorted(groups):
+            group = groups[key]
+            order = orders[group[0][0].reference_id] if key[0] else None
+            try:
+                with transaction.atomic():
+                    captured += _order_updates_record(order=order, items=group, known=payments)
+            except (PaymentUpdateInvalid, OrderError) as exc:
+                refused += [(event, exc) for _, event in group]
+                for update, _ in group:  # rolled back: read again if needed
+                    payments.pop((update.gateway, update.transaction_id), None)
+        payment_status_messages_send(captured=captured)
+    return refused
+
+
+def _order_updates_record(*, order: Order | None, items, known: dict) -> list:
+    """One order's updates (or one of an unknown reference), in the caller's savepoint; the
+    (order, reference paid on) of a capture that moved the order on."""
+    before = order_payment_status_before(order=order)
+    touched, links = {}, []
+    for update, event in items:
+        payment = _payment_lock(update=update, order=order, known=known)
         if event is not None:
-            payment.events.add(event)
+            links.append(Payment.events.through(payment_id=payment.pk, inboundevent_id=event.pk))
         _refunds_record(payment=payment, refunds=update.refunds)
-        if order is not None:
-            locked = order_get_locked(order_id=order.pk)
-            _payment_settle(payment=payment, order=locked)
-            order_payment_changed_emit(order=locked, before=before)
-    return payment
+        touched[payment.pk] = payment
+    if links:
+        Payment.events.through.objects.bulk_create(links, ignore_conflicts=True)
+    if order is None:
+        return []
+    captured = [
+        (order, payment.reference_id)
+        for payment in touched.values()
+        if _payment_settle(payment=payment, order=order)
+    ]
+    order_payment_changed_emit(order=order, before=before)
+    return captured
 
 
 def payments_match(*, order: Order) -> int:
@@ -80,6 +145,7 @@ def payments_match(*, order: Order) -> int:
             .filter(order__isnull=True, reference_id__in=references)
             .order_by("provider_updated_at", "id")
         )
+        captured = []
         for payment in waiting:
             payment.order = locked
             payment.save(update_fields=["order", "updated_at"])
@@ -90,8 +156,10 @@ def payments_match(*, order: Order) -> int:
                 f"Payment {payment.transaction_id} ({payment.gateway}, {payment.status}) "
                 f"received before the order was known: matched",
             )
-            _payment_settle(payment=payment, order=locked)
+            if _payment_settle(payment=payment, order=locked):
+                captured.append((locked, payment.reference_id))
         order_payment_changed_emit(order=locked, before=before)
+        payment_status_messages_send(captured=captured)
     return len(waiting)
 
 
@@ -114,21 +182,44 @@ def order_cancel_check(*, order: Order) -> None:
 # --- recording --------------------------------------------------------------------------------
 
 
-def _payment_lock(*, update: PaymentUpdate, order: Order | None) -> Payment:
-    """The payment row for this transaction, locked, brought up to date with the update."""
-    payment = _payment_get(update)
+def _payments_locked(*, updates) -> dict[tuple[str, str], Payment]:
+    """The stored payments of these updates, by (gateway, transaction id), locked in id order."""
+    wanted = {(update.gateway, update.transaction_id) for update in updates}
+    rows = (
+        Payment.objects.select_for_update()
+        .filter(transaction_id__in={transaction_id for _, transaction_id in wanted})
+        .order_by("pk")
+    )
+    return {
+        (row.gateway, row.transaction_id): row
+        for row in rows
+        if (row.gateway, row.transaction_id) in wanted
+    }
+
+
+def _payment_lock(*, update: PaymentUpdate, order: Order | None, known: dict) -> Payment:
+    """The payment row for this transaction (from `known`, the batch's locked rows, or created),
+    locked and brought up to date with the update."""
+    key = (update.gateway, update.transaction_id)
+    payment = known.get(key)  # the batch read every stored one: missing means new
     if payment is None:
         try:
             with transaction.atomic():
-                return Payment.objects.create(order=order, **_fields(update))
+                payment = known[key] = Payment.objects.create(order=order, **_fields(update))
+                return payment
         except IntegrityError:  # created concurrently (an unknown reference: no order lock)
             payment = _payment_get(update)
+    known[key] = payment
+    changed = False
     if order is not None and payment.order_id is None:
-        payment.order = order
+        payment.order, changed = order, True
     if _is_newer(update, payment):
         for field, value in _fields(update).items():
-            setattr(payment, field, value)
-    payment.save()
+            if getattr(payment, field) != value:
+                setattr(payment, field, value)
+                changed = True
+    if changed:
+        payment.save()
     return payment
 
 
@@ -192,12 +283,13 @@ def _refunds_record(*, payment: Payment, refunds) -> None:
 # --- what a captured payment does ---------------------------------------------------------------
 
 
-def _payment_settle(*, payment: Payment, order: Order) -> None:
-    """Act on a captured payment of a locked order, at most once per order."""
+def _payment_settle(*, payment: Payment, order: Order) -> bool:
+    """Act on a captured payment of a locked order, at most once per order. True when it was
+    applied: the caller sends the customer the status message (payment_status_messages_send)."""
     if payment.status != TransactionStatus.SUCCESS or payment.applied_at is not None:
-        return
+        return False
     if payment.amount_mismatch or payment.refund_needed:
-        return  # flagged for an operator already
+        return False  # flagged for an operator already
     paid = format_money(payment.amount)
     if order.payments.exclude(pk=payment.pk).filter(applied_at__isnull=False).exists():
         _flag(
@@ -207,7 +299,7 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             f"Payment {payment.transaction_id} ({paid}) "
             "captured on an order already paid by another payment: refund needed",
         )
-        return
+        return False
     # Expired when the capture happened (a webhook may arrive late for a payment made in time).
     captured_at = payment.provider_updated_at or timezone.now()
     expired = order.expires_at is not None and order.expires_at <= captured_at
@@ -220,7 +312,7 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             f"Payment {payment.transaction_id} ({paid}) "
             f"captured on an order already {state}: refund needed",
         )
-        return
+        return False
     total = order_totals(order).total
     if payment.currency != order.currency or payment.amount != total:
         _flag(
@@ -231,9 +323,9 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             f"{payment.currency} does not match the order's total {format_money(total)} "
             f"{order.currency}: not moved on",
         )
-        return
+        return False
     payment.applied_at = timezone.now()
-    payment.save(update_fields=["applied_at", "updated_at"])
+    model_update(payment, fields=("applied_at", "updated_at"))
     _history(
         order,
         "captured",
@@ -246,6 +338,7 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             status=OrderStatus.PROCESSING,
             source=SOURCE,
             note=f"Payment {payment.transaction_id} captured",
+            locked=True,  # by the caller, with this transaction
         )
     if coupon_redemption_finalize(order=order):
         _history(
@@ -254,21 +347,29 @@ def _payment_settle(*, payment: Payment, order: Order) -> None:
             order.coupon_code,
             f"Coupon {order.coupon_code} redemption made final (order paid)",
         )
-    if settings.PAYMENT_STATUS_MESSAGE:
-        order_status_send(
-            orders=[order],
-            status=OrderStatus.PROCESSING,
-            description=settings.PAYMENT_STATUS_DESCRIPTION,
-            source=SOURCE,
-            move=False,
-            references={order.pk: payment.reference_id},  # what the customer paid on
-        )
+    return True
+
+
+def payment_status_messages_send(*, captured) -> None:
+    """Tell each customer whose payment moved the order on (`captured`: (order, the reference
+    paid on) pairs), in one send: the order-status message `processing` (WhatsApp expects the
+    business to answer every payment); none with PAYMENT_STATUS_MESSAGE=false."""
+    if not captured or not settings.PAYMENT_STATUS_MESSAGE:
+        return
+    order_status_send(
+        orders=[order for order, _ in captured],
+        status=OrderStatus.PROCESSING,
+        description=settings.PAYMENT_STATUS_DESCRIPTION,
+        source=SOURCE,
+        move=False,
+        references={order.pk: reference for order, reference in captured},  # what was paid on
+    )
 
 
 def _flag(payment: Payment, order: Order, flag: str, note: str) -> None:
     setattr(payment, flag, True)
     payment.flag_note = note[:255]
-    payment.save(update_fields=[flag, "flag_note", "updated_at"])
+    model_update(payment, fields=(flag, "flag_note", "updated_at"))
     _history(order, flag, payment.amount, note)
 
 

@@ -16,7 +16,6 @@ import logging
 from collections import Counter, defaultdict
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from common.sql import models_update
@@ -24,6 +23,7 @@ from messaging.matching import MESSAGE_ID_FIELDS, messages_with_ids
 from messaging.models import CallbackEvent, CallbackReceipt, SentMessage
 from messaging.status_hooks import message_statuses_changed
 
+from .events import repeats_count
 from .parsers import StatusEvent
 from .services import callback_event_apply, message_event_fold, message_history_record
 
@@ -69,13 +69,7 @@ def status_events_store(*, items: list[tuple[CallbackReceipt, StatusEvent]]) -> 
             created.append(row)
         else:  # another worker stored it first
             repeats[row.event_hash] += 1
-    by_count = defaultdict(list)
-    for event_hash, count in repeats.items():
-        by_count[count].append(event_hash)
-    for count, hashes in by_count.items():
-        CallbackEvent.objects.filter(event_hash__in=hashes).update(
-            times_received=F("times_received") + count
-        )
+    repeats_count(CallbackEvent, field="event_hash", repeats=repeats)
     return created
 
 

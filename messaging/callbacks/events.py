@@ -17,6 +17,7 @@ A later app registers a handler from its AppConfig.ready(), without messaging im
 import hashlib
 import json
 import logging
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -24,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from common.webhooks import webhook_handlers
+from common.webhooks import WebhookEventsFailed, webhook_handlers
 from messaging.models import CallbackEvent, CallbackReceipt, InboundEvent
 
 logger = logging.getLogger(__name__)
@@ -55,32 +56,84 @@ def inbound_event_store(
     *, receipt: CallbackReceipt, item: InboundItem, provider: str = KALEYRA
 ) -> tuple[InboundEvent, bool]:
     """Store the event, or count a repeat of a known one. Returns (event, created)."""
-    identity_hash = item.identity_hash(provider)
+    event = _inbound_row(receipt=receipt, item=item, provider=provider)
     try:
         with transaction.atomic():
-            event = InboundEvent.objects.create(
-                receipt=receipt,
-                provider=provider,
-                event_type=item.event_type,
-                type_name=item.type_name[:64],
-                identity_hash=identity_hash,
-                data=item.data,
-                status=item.status[:64],
-                reference=item.reference[:255],
-                external_id=item.external_id[:255],
-                phone=item.phone[:32],
-            )
+            event.save(force_insert=True)
             return event, True
     except IntegrityError:  # seen before (or concurrently): count it, change nothing else
-        known = InboundEvent.objects.filter(identity_hash=identity_hash)
+        known = InboundEvent.objects.filter(identity_hash=event.identity_hash)
         known.update(times_received=F("times_received") + 1)
         return known.get(), False
 
 
+def _inbound_row(*, receipt: CallbackReceipt, item: InboundItem, provider: str) -> InboundEvent:
+    return InboundEvent(
+        receipt=receipt,
+        provider=provider,
+        event_type=item.event_type,
+        type_name=item.type_name[:64],
+        identity_hash=item.identity_hash(provider),
+        data=item.data,
+        status=item.status[:64],
+        reference=item.reference[:255],
+        external_id=item.external_id[:255],
+        phone=item.phone[:32],
+    )
+
+
+def repeats_count(model, *, field: str, repeats: Counter) -> None:
+    """Add each key's count of repeats to its row's times_received (rows found by `field`):
+    one UPDATE per distinct count."""
+    by_count = defaultdict(list)
+    for key, count in repeats.items():
+        by_count[count].append(key)
+    for count, keys in by_count.items():
+        model.objects.filter(**{f"{field}__in": keys}).update(
+            times_received=F("times_received") + count
+        )
+
+
+def inbound_events_store(
+    *, items: list[tuple[CallbackReceipt, InboundItem]], provider: str = KALEYRA
+) -> list[InboundEvent]:
+    """Store many (receipt, item) pairs with a few statements (a worker's batch): one SELECT for
+    the events already known, one INSERT ... ON CONFLICT DO NOTHING for the new ones, one SELECT
+    for their ids; a repeat (known, twice in the batch, or stored by another worker at the same
+    time) only counts it again, as `inbound_event_store` does. Returns the stored event of each
+    pair, in the pairs' order (a repeat: the one row)."""
+    rows: dict[str, InboundEvent] = {}
+    hashes, repeats = [], Counter()
+    for receipt, item in items:
+        row = _inbound_row(receipt=receipt, item=item, provider=provider)
+        hashes.append(row.identity_hash)
+        if row.identity_hash in rows:
+            repeats[row.identity_hash] += 1
+        else:
+            rows[row.identity_hash] = row
+    if not rows:
+        return []
+    stored = {e.identity_hash: e for e in InboundEvent.objects.filter(identity_hash__in=list(rows))}
+    repeats.update(stored.keys())
+    # In hash order: two workers inserting the same events wait for each other in one order.
+    new = [rows[h] for h in sorted(rows) if h not in stored]
+    if new:
+        InboundEvent.objects.bulk_create(new, ignore_conflicts=True)
+        for event in InboundEvent.objects.filter(identity_hash__in=[e.identity_hash for e in new]):
+            if event.receipt_id != rows[event.identity_hash].receipt_id:
+                repeats[event.identity_hash] += 1  # another worker stored it first
+            stored[event.identity_hash] = event
+    repeats_count(InboundEvent, field="identity_hash", repeats=repeats)
+    for identity_hash, count in repeats.items():
+        stored[identity_hash].times_received += count
+    return [stored[identity_hash] for identity_hash in hashes]
+
+
 def inbound_events_dispatch(*, events: Iterable[InboundEvent], provider: str = KALEYRA) -> int:
-    """Hand each type's not-yet-handled events to the handlers registered for it; mark them
-    handled when every handler ran. A handler that raises is logged and its events stay
-    unhandled (a repeat delivery tries again). Returns how many events were marked handled."""
+    """Hand each type's not-yet-handled events to the handlers registered for it, all of a type
+    in one call; mark them handled when every handler ran. A handler that raises is logged and
+    its events stay unhandled (a repeat delivery tries again), only those it names when it
+    raises WebhookEventsFailed. Returns how many events were marked handled."""
     by_type: dict[str, list[InboundEvent]] = {}
     for event in events:
         if event.handled_at is None:
@@ -90,17 +143,25 @@ def inbound_events_dispatch(*, events: Iterable[InboundEvent], provider: str = K
         handlers = webhook_handlers(provider=provider, event_type=event_type)
         if not handlers:
             continue
+        failed: set = set()
         try:
             for handler in handlers:
-                handler(events=batch)
+                try:
+                    handler(events=batch)
+                except WebhookEventsFailed as exc:
+                    logger.warning("%s %s events not all handled: %s", provider, event_type, exc)
+                    failed |= exc.event_ids
         except Exception:
             logger.exception("%s %s events not handled; kept for a retry", provider, event_type)
             continue
+        done = [event for event in batch if event.pk not in failed]
+        if not done:
+            continue
         now = timezone.now()
         handled += InboundEvent.objects.filter(
-            pk__in=[event.pk for event in batch], handled_at__isnull=True
+            pk__in=[event.pk for event in done], handled_at__isnull=True
         ).update(handled_at=now)
-        for event in batch:
+        for event in done:
             event.handled_at = now
     return handled
 

@@ -9,15 +9,15 @@ request applies its own receipt before it answers. A wake-up that is lost (broke
 worker killed) is made up by the periodic `callbacks_apply_task` run from beat.
 
 The delivery statuses of a batch are stored and applied set-wise (messaging.callbacks.batch) and
-the other events stored, and the receipts marked parsed, in one transaction; the other events go
-to their registered handlers (payments...) after it commits, and a status event whose applying
-failed is taken again by `callback_events_sweep`.
+the other events stored set-wise (events.inbound_events_store), and the receipts marked parsed,
+in one transaction; the other events go to their registered handlers after it commits, all of a
+type in one call (payments are recorded together too: checkout.payments.services), and a status
+event whose applying failed is taken again by `callback_events_sweep`.
 """
 
 import logging
 import threading
 import time
-from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
@@ -26,7 +26,7 @@ from django.utils import timezone
 from messaging.models import CallbackEvent, CallbackReceipt
 
 from .batch import status_events_store_and_apply
-from .events import KALEYRA, InboundItem, inbound_event_store, inbound_events_dispatch
+from .events import InboundItem, inbound_events_dispatch, inbound_events_store
 from .parsers import CallbackParseError, callback_document, callback_events_parse
 from .services import callback_events_match
 
@@ -36,6 +36,12 @@ RECEIPT_BATCH = 200
 INLINE, QUEUED = "inline", "queued"
 WAKE_KEY = "callbacks:apply:wake"
 WAKE_SECONDS = 30  # a wake-up whose task never ran stops coalescing after this
+# With Redis, a process that has just set (or found) the wake-up flag does not ask Redis again
+# for this long: a run that takes the flag lingers longer than this (RUN_LINGER_SECONDS) before
+# it stops, so the receipts stored meanwhile are taken by it.
+WAKE_QUIET_SECONDS = 0.5
+RUN_LINGER_SECONDS = WAKE_QUIET_SECONDS + 0.25
+RUN_POLL_SECONDS = 0.05
 # By name: messaging.tasks imports this module (services -> callbacks, never back).
 APPLY_TASK = "messaging.tasks.callbacks_apply_task"
 
@@ -62,23 +68,17 @@ def callback_receipts_apply(*, receipt_ids=None, limit: int = RECEIPT_BATCH) -> 
                 else:
                     statuses.append((receipt, event))
         status_events_store_and_apply(items=statuses)
-        # Stored in identity order, as the statuses are (concurrent workers never wait for each
-        # other in a cycle over the same events); handed to the handlers in arrival order.
-        stored = {}
-        for index in sorted(range(len(others)), key=lambda i: others[i][1].identity_hash(KALEYRA)):
-            receipt, item = others[index]
-            stored[index] = inbound_event_store(receipt=receipt, item=item)[0]
-        pending = defaultdict(dict)  # per receipt, as its request used to hand them over
-        for index, (receipt, _) in enumerate(others):
-            if stored[index].handled_at is None:
-                pending[receipt.pk].setdefault(stored[index].pk, stored[index])
+        stored = inbound_events_store(items=others) if others else []
         CallbackReceipt.objects.filter(pk__in=[r.pk for r in receipts]).update(
             parsed_at=timezone.now()
         )
     _unmatched_recheck(receipts=receipts)
-    for events in pending.values():
+    # The batch's events not handled yet, once each, in arrival order, to their handlers (all
+    # of a type in one call: payments are applied set-wise).
+    pending = {event.pk: event for event in stored if event.handled_at is None}
+    if pending:
         try:
-            inbound_events_dispatch(events=events.values())
+            inbound_events_dispatch(events=pending.values())
         except Exception:  # kept unhandled: a repeat delivery tries again
             logger.exception("Inbound events not all handled")
     return len(receipts)
@@ -112,15 +112,23 @@ def _events(receipt: CallbackReceipt) -> list:
 
 
 def callback_receipts_drain(*, seconds: float) -> int:
-    """Apply waiting receipts batch after batch for up to `seconds`; how many it took. Wakes
-    another run when it stops with receipts left."""
+    """Apply waiting receipts batch after batch for up to `seconds`; how many it took. With
+    Redis, it stops only after finding none for RUN_LINGER_SECONDS (the requests' quiet window,
+    see callbacks_wake). Wakes another run when it stops with receipts left."""
+    linger = RUN_LINGER_SECONDS if _on_redis() else 0.0
     deadline = time.monotonic() + seconds
-    taken = 0
+    taken, idle_since = 0, None
     while time.monotonic() < deadline:
         count = callback_receipts_apply()
         taken += count
-        if count == 0:
+        if count:
+            idle_since = None
+            continue
+        now = time.monotonic()
+        idle_since = now if idle_since is None else idle_since
+        if now - idle_since >= linger:
             return taken
+        time.sleep(RUN_POLL_SECONDS)
     callbacks_wake(force=True)
     return taken
 
@@ -136,7 +144,7 @@ def callback_receipt_received(*, receipt: CallbackReceipt) -> None:
 
 # --- the wake-up: at most one pending at a time ------------------------------------------------
 
-_local = {"until": 0.0}
+_local = {"until": 0.0, "quiet_until": 0.0}
 _local_lock = threading.Lock()
 
 
@@ -157,10 +165,19 @@ def _on_redis() -> bool:
 def callbacks_wake(*, force: bool = False) -> None:
     """Have a worker apply the waiting receipts, unless a wake-up is already pending (a key in
     Redis when the broker is Redis, shared by every process; else per process, for a few
-    seconds). A broker that is down is left to the periodic run."""
+    seconds). A broker that is down is left to the periodic run.
+
+    With Redis, a process that set or found the flag less than WAKE_QUIET_SECONDS ago does not
+    ask again (a round trip per callback otherwise): the run woken by that flag starts after
+    it was set, and stops only after finding nothing for longer than the quiet window, so a
+    receipt committed within the window is taken by it."""
     try:
         if _on_redis():
+            now = time.monotonic()
+            if not force and _local["quiet_until"] > now:
+                return
             first = _redis().set(WAKE_KEY, "1", nx=not force, ex=WAKE_SECONDS)
+            _local["quiet_until"] = now + WAKE_QUIET_SECONDS
         else:
             with _local_lock:
                 now = time.monotonic()
@@ -182,7 +199,7 @@ def _wake_send() -> None:
 def callbacks_wake_clear() -> None:
     """The task clears the flag before it looks for receipts: one stored after that wakes
     another run."""
-    _local["until"] = 0.0
+    _local["until"] = _local["quiet_until"] = 0.0
     if _on_redis():
         try:
             _redis().delete(WAKE_KEY)

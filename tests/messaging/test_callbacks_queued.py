@@ -162,3 +162,85 @@ def test_a_real_worker_applies_the_receipts(client, queued, settings):
     assert not CallbackReceipt.objects.filter(parsed_at__isnull=True).exists()
     assert CallbackEvent.objects.filter(processed_at__isnull=True).count() == 0
     assert {refreshed(m).read_at for m in messages} == {at(T_READ)}
+
+
+class FakeRedis:
+    """The wake-up flag in Redis: SET NX succeeds while the key is absent."""
+
+    def __init__(self):
+        self.key, self.calls = None, []
+
+    def set(self, key, value, nx, ex):
+        self.calls.append("set")
+        if nx and self.key is not None:
+            return None
+        self.key = value
+        return True
+
+    def delete(self, key):
+        self.calls.append("delete")
+        self.key = None
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def on_redis(monkeypatch):
+    redis, clock = FakeRedis(), FakeClock()
+    monkeypatch.setattr(intake, "_on_redis", lambda: True)
+    monkeypatch.setattr(intake, "_redis", lambda: redis)
+    monkeypatch.setattr(intake, "time", clock)
+    intake._local["quiet_until"] = 0.0
+    return redis, clock
+
+
+def test_with_redis_a_process_asks_once_per_quiet_window(on_redis, wakes):
+    redis, clock = on_redis
+    for _ in range(5):  # a burst of callbacks in one process
+        intake.callbacks_wake()
+    assert (redis.calls, wakes) == (["set"], [intake.APPLY_TASK])
+    clock.now += intake.WAKE_QUIET_SECONDS  # the window is over, the flag still set: no wake
+    intake.callbacks_wake()
+    assert (redis.calls, wakes) == (["set", "set"], [intake.APPLY_TASK])
+    intake.callbacks_wake_clear()  # the run took the flag: the next receipt wakes another
+    intake.callbacks_wake()
+    assert wakes == [intake.APPLY_TASK] * 2
+
+
+def test_with_redis_a_run_takes_what_was_stored_in_the_quiet_window(on_redis, monkeypatch):
+    """A request that skipped the wake-up (its process asked Redis less than the quiet window
+    ago) committed its receipt up to WAKE_QUIET_SECONDS after the run started: the run is still
+    polling then."""
+    _, clock = on_redis
+    committed_at = intake.WAKE_QUIET_SECONDS - 0.01
+    waiting = {committed_at: 3}
+
+    def apply():
+        for at in list(waiting):
+            if clock.now >= at:
+                return waiting.pop(at)
+        return 0
+
+    monkeypatch.setattr(intake, "callback_receipts_apply", apply)
+    assert intake.callback_receipts_drain(seconds=50) == 3
+    assert not waiting
+    assert clock.now >= committed_at + intake.RUN_LINGER_SECONDS  # idle that long, then stops
+    assert clock.now < committed_at + intake.RUN_LINGER_SECONDS + 0.2
+
+
+def test_without_redis_a_run_stops_at_once_when_nothing_waits(monkeypatch):
+    monkeypatch.setattr(intake, "_on_redis", lambda: False)
+    clock = FakeClock()
+    monkeypatch.setattr(intake, "time", clock)
+    monkeypatch.setattr(intake, "callback_receipts_apply", lambda: 0)
+    assert intake.callback_receipts_drain(seconds=50) == 0
+    assert clock.now == 0.0
