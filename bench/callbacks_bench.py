@@ -33,6 +33,7 @@ import random
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -183,8 +184,9 @@ def run(options, url, broker, wrk, workdir, send_rate):
     worker = None
     try:
         wait_ready(target, auth, server)
-        if options.worker == "during":
-            worker = worker_start(environment)
+        worker = worker_start(environment)
+        if options.worker == "after":  # booted, but takes no task until the load ended
+            worker_consume(False)
         from messaging.models import CallbackReceipt
 
         receipts_before = CallbackReceipt.objects.count()  # the readiness probes'
@@ -203,10 +205,10 @@ def run(options, url, broker, wrk, workdir, send_rate):
         )
         cpu = server_cpu_seconds(server.pid) - cpu_before
         load_after = os.getloadavg()
-        if worker is None:  # --worker after: the drain is timed from the worker's start
-            worker = worker_start(environment)
+        if options.worker == "after":  # timed from when the worker takes tasks again
             worker_before = process_cpu(worker.pid)[1]
             started = time.monotonic()
+            worker_consume(True)
         drained = applied_wait(started)
         worker_cpu = process_cpu(worker.pid)[1] - worker_before
         database = database_cpu_seconds(since=database_before)
@@ -236,11 +238,24 @@ def worker_start(environment):
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo",
          "--loglevel", "ERROR", "--without-mingle", "--without-gossip", "--without-heartbeat",
-         "--hostname", f"callbacks-bench-{os.getpid()}@%h"],
+         "--hostname", WORKER_NAME],
         cwd=BASE_DIR, env=environment,
     )  # fmt: skip
     worker_wait()
     return worker
+
+
+WORKER_NAME = f"callbacks-bench-{os.getpid()}@{socket.gethostname()}"
+
+
+def worker_consume(on: bool) -> None:
+    """Have the worker stop (or start again) taking tasks from its queue (Celery's remote
+    control: the wake-ups sent meanwhile wait in Redis)."""
+    from config.celery import app
+
+    control = app.control.add_consumer if on else app.control.cancel_consumer
+    if not control("celery", destination=[WORKER_NAME], reply=True, timeout=10):
+        sys.exit("The Celery worker did not answer.")
 
 
 def worker_wait(timeout=60):
@@ -465,8 +480,12 @@ def report(options, result, cpu, load_before, load_after, send_rate, speed, rece
         f"  applied:         all {receipts:,} receipts' events stored and applied "
         + (
             f"{drained:.1f} s after the "
-            + ("load" if options.worker == "during" else "worker (started after the load)")
-            + f" started = {receipts / drained:,.0f} events/s (CALLBACKS_APPLY={options.apply})"
+            + (
+                "load started"
+                if options.worker == "during"
+                else "worker began taking tasks (once the load ended)"
+            )
+            + f" = {receipts / drained:,.0f} events/s (CALLBACKS_APPLY={options.apply})"
             if drained
             else "NOT within 300 s"
         )

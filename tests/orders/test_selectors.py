@@ -10,6 +10,7 @@ from orders.selectors import (
     order_get_by_reference,
     order_get_locked,
     order_items_load,
+    orders_get_locked_by_references,
 )
 from orders.serializers import order_details_build
 from orders.services import order_reference_issue
@@ -74,3 +75,25 @@ def test_postgresql_plans_each_query_once_per_connection():
             "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%found%"]
         )
         assert cursor.fetchone()[0] == 1
+
+
+def test_many_references_at_once_find_their_orders_with_items(django_assert_num_queries):
+    """A worker's batch of payments: own references before issued ones, as one by one; a
+    reference of no order left out; the items loaded (totals need no query)."""
+    issued_to = OrderFactory(reference_id="MANY-1")
+    item = OrderItemFactory(order=issued_to)
+    order_reference_issue(order=issued_to)
+    clash = order_reference_issue(order=issued_to)  # MANY-1-2, then an order takes it
+    owner = OrderFactory(reference_id=clash)
+    resent = order_reference_issue(order=issued_to)  # MANY-1-3
+    plain = OrderFactory(reference_id="MANY-2")
+    with transaction.atomic():
+        found = orders_get_locked_by_references(
+            reference_ids=["MANY-1", clash, resent, "MANY-2", "NOBODY", "MANY-2"]
+        )
+        assert found == {"MANY-1": issued_to, clash: owner, resent: issued_to, "MANY-2": plain}
+        assert found["MANY-1"] is found[resent]  # one instance a row
+        with django_assert_num_queries(0):
+            assert list(found["MANY-1"].items.all()) == [item]
+            assert list(found["MANY-2"].items.all()) == []
+    assert orders_get_locked_by_references(reference_ids=[]) == {}
