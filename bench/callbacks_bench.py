@@ -99,6 +99,8 @@ def main():
 
     print(f"before: {machine_speed() or 'openssl speed: not available'}", flush=True)
     send_rate = None if options.skip_send_bench else messaging_bench_rate(url, broker)
+    if send_rate:
+        quiet_wait(url)  # the send bench's checkpoint and clean-up done before the load
 
     import psycopg
 
@@ -143,6 +145,29 @@ def messaging_bench_rate(url, broker) -> float:
     if match is None:
         sys.exit(f"messaging_bench.py printed no send rate:\n{result.stdout[-2000:]}")
     return float(match[1])
+
+
+def quiet_wait(url, timeout=90) -> None:
+    """A CHECKPOINT, then wait until the CPUs are idle (90% over a second) again."""
+    import psycopg
+
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_times()
+        time.sleep(1)
+        after = _cpu_times()
+        busy, idle = (a - b for a, b in zip(after, before, strict=True))
+        if idle / max(busy + idle, 1) >= 0.9:
+            return
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(busy, idle) jiffies of all CPUs so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, idle
 
 
 def run(options, url, broker, wrk, workdir, send_rate):
