@@ -20,7 +20,7 @@ import logging
 from collections import defaultdict
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from common.errors import DomainError
@@ -54,7 +54,14 @@ def payments_from_kaleyra(*, events) -> None:
             items.append((payment_update_parse(data=event.data), event))
         except PaymentUpdateInvalid as exc:
             problems[event.pk] = exc.message
-    for event, exc in payment_updates_record(items=items):
+    try:
+        refused = payment_updates_record(items=items)
+    except DatabaseError:
+        # A deadlock with a transaction that locks several orders in another order (an operator's
+        # bulk status change): the batch is rolled back; each update alone locks one order.
+        logger.warning("Payment batch of %s rolled back; applied one by one", len(items))
+        refused = [pair for item in items for pair in payment_updates_record(items=[item])]
+    for event, exc in refused:
         problems[event.pk] = exc.message
     for pk, message in problems.items():
         logger.warning("Payment event %s not applied: %s", pk, message)

@@ -131,3 +131,31 @@ def test_payments_for_an_unknown_reference_in_a_batch_are_kept_for_the_order(
     assert payment.order == order and payment.applied_at is not None
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PROCESSING
     assert len(status_messages(order)) == 1
+
+
+def test_a_batch_rolled_back_by_the_database_is_applied_one_by_one(client, queued, monkeypatch):
+    """A deadlock (the batch locks its orders in id order, an operator's bulk change in another)
+    rolls the batch back: each update is then applied in a transaction of its own."""
+    from django.db import OperationalError
+
+    from checkout.payments import services
+
+    first, second = an_order("DEAD-1"), an_order("DEAD-2")
+    for order in (first, second):
+        post(client, payment_body(reference=order.reference_id, amount=170000,
+                                  txn_id=f"order_{order.reference_id}"))  # fmt: skip
+    real, calls = services.orders_get_locked_by_references, []
+
+    def deadlocked_once(**kwargs):
+        calls.append(sorted(kwargs["reference_ids"]))
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "orders_get_locked_by_references", deadlocked_once)
+    apply_one_batch()
+    assert calls == [["DEAD-1", "DEAD-2"], ["DEAD-1"], ["DEAD-2"]]
+    for order in (first, second):
+        assert Order.objects.get(pk=order.pk).status == OrderStatus.PROCESSING
+        assert len(status_messages(order)) == 1
+    assert not InboundEvent.objects.filter(handled_at__isnull=True).exists()
