@@ -88,9 +88,7 @@ def orders_get_locked_by_references(*, reference_ids) -> dict[str, Order]:
         )
     )
     # Then locked by id alone (an OR of the two lookups reads the whole table).
-    orders = Order.objects.filter(pk__in={*own.values(), *issued.values()})
-    if connection.features.has_select_for_update:
-        orders = orders.select_for_update()
+    orders = Order.objects.filter(pk__in={*own.values(), *issued.values()}).select_for_update()
     by_id = {order.pk: order for order in orders.order_by("pk")}
     items = defaultdict(list)
     for item in OrderItem.objects.filter(order_id__in=list(by_id)).order_by("order_id", "id"):

@@ -212,11 +212,10 @@ def _payment_lock(*, update: PaymentUpdate, order: Order | None, known: dict) ->
     if payment is None:
         try:
             with transaction.atomic():
-                payment = known[key] = Payment.objects.create(order=order, **_fields(update))
-                return payment
+                known[key] = Payment.objects.create(order=order, **_fields(update))
+                return known[key]
         except IntegrityError:  # created concurrently (an unknown reference: no order lock)
-            payment = _payment_get(update)
-    known[key] = payment
+            payment = known[key] = _payment_get(update)
     changed = False
     if order is not None and payment.order_id is None:
         payment.order, changed = order, True

@@ -23,7 +23,7 @@ from messaging.matching import MESSAGE_ID_FIELDS, messages_with_ids
 from messaging.models import CallbackEvent, CallbackReceipt, SentMessage
 from messaging.status_hooks import message_statuses_changed
 
-from .events import repeats_count
+from .events import receipt_rows_insert, repeats_count
 from .parsers import StatusEvent
 from .services import callback_event_apply, message_event_fold, message_history_record
 
@@ -47,28 +47,9 @@ def status_events_store(*, items: list[tuple[CallbackReceipt, StatusEvent]]) -> 
     known = set(
         CallbackEvent.objects.filter(event_hash__in=list(rows)).values_list("event_hash", flat=True)
     )
-    # In hash order: two workers inserting the same events wait for each other in one order.
-    new = [rows[event_hash] for event_hash in sorted(rows) if event_hash not in known]
-    repeats.update(known)
-    CallbackEvent.objects.bulk_create(new, ignore_conflicts=True)
-    stored = dict(
-        CallbackEvent.objects.filter(event_hash__in=[row.event_hash for row in new]).values_list(
-            "event_hash", "receipt_id"
-        )
+    created = receipt_rows_insert(
+        CallbackEvent, key="event_hash", rows=rows, known=known, repeats=repeats
     )
-    ids = dict(
-        CallbackEvent.objects.filter(
-            event_hash__in=[row.event_hash for row in new],
-            receipt_id__in={row.receipt_id for row in new},
-        ).values_list("event_hash", "pk")
-    )
-    created = []
-    for row in new:
-        if stored.get(row.event_hash) == row.receipt_id and row.event_hash in ids:
-            row.pk = ids[row.event_hash]
-            created.append(row)
-        else:  # another worker stored it first
-            repeats[row.event_hash] += 1
     repeats_count(CallbackEvent, field="event_hash", repeats=repeats)
     return created
 

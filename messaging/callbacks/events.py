@@ -94,6 +94,34 @@ def repeats_count(model, *, field: str, repeats: Counter) -> None:
         )
 
 
+def receipt_rows_insert(model, *, key: str, rows: dict, known, repeats: Counter) -> list:
+    """Insert a batch's new event rows (`rows`: unsaved instances of `model`, which belong to a
+    receipt, by their unique `key`) but those `known` to be stored already, in key order (two
+    workers inserting the same rows wait for each other in one order), ON CONFLICT DO NOTHING.
+    The known ones, and those another worker stored first, are counted in `repeats`. Returns
+    the rows this call stored, their ids set."""
+    repeats.update(known)
+    new = [rows[value] for value in sorted(rows) if value not in known]
+    if not new:
+        return []
+    model.objects.bulk_create(new, ignore_conflicts=True)
+    stored = {
+        value: (receipt_id, pk)
+        for value, receipt_id, pk in model.objects.filter(
+            **{f"{key}__in": [getattr(row, key) for row in new]}
+        ).values_list(key, "receipt_id", "pk")
+    }
+    created = []
+    for row in new:
+        receipt_id, pk = stored.get(getattr(row, key), (None, None))
+        if receipt_id == row.receipt_id:
+            row.pk = pk
+            created.append(row)
+        else:  # another worker stored it first
+            repeats[getattr(row, key)] += 1
+    return created
+
+
 def inbound_events_store(
     *, items: list[tuple[CallbackReceipt, InboundItem]], provider: str = KALEYRA
 ) -> list[InboundEvent]:
@@ -114,15 +142,15 @@ def inbound_events_store(
     if not rows:
         return []
     stored = {e.identity_hash: e for e in InboundEvent.objects.filter(identity_hash__in=list(rows))}
-    repeats.update(stored.keys())
-    # In hash order: two workers inserting the same events wait for each other in one order.
-    new = [rows[h] for h in sorted(rows) if h not in stored]
-    if new:
-        InboundEvent.objects.bulk_create(new, ignore_conflicts=True)
-        for event in InboundEvent.objects.filter(identity_hash__in=[e.identity_hash for e in new]):
-            if event.receipt_id != rows[event.identity_hash].receipt_id:
-                repeats[event.identity_hash] += 1  # another worker stored it first
-            stored[event.identity_hash] = event
+    new = receipt_rows_insert(
+        InboundEvent, key="identity_hash", rows=rows, known=set(stored), repeats=repeats
+    )
+    stored.update((event.identity_hash, event) for event in new)
+    if missing := [h for h in rows if h not in stored]:  # another worker stored them first
+        stored.update(
+            (event.identity_hash, event)
+            for event in InboundEvent.objects.filter(identity_hash__in=missing)
+        )
     repeats_count(InboundEvent, field="identity_hash", repeats=repeats)
     for identity_hash, count in repeats.items():
         stored[identity_hash].times_received += count
