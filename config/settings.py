@@ -59,6 +59,15 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The endpoints machines call, by URL name: Kaleyra's callbacks and WhatsApp's checkout endpoint.
+# They are answered through MACHINE_MIDDLEWARE instead of MIDDLEWARE (common/wsgi.py): none of
+# the browser layers (sessions, CSRF, users, messages, framing, static files) applies to them.
+MACHINE_URL_NAMES = ["kaleyra-callbacks", "checkout-endpoint"]
+MACHINE_MIDDLEWARE = [
+    "config.middleware.ContentLengthMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",  # ALLOWED_HOSTS, APPEND_SLASH
+]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -97,6 +106,9 @@ def database_settings_build(url: str, *, prepared_statements: bool = True) -> di
         database.setdefault("OPTIONS", {})["timeout"] = 20
         database["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
         return database
+    if database["ENGINE"] == "django.db.backends.postgresql":
+        # Django's backend with a health check that makes no round trip on a quiet connection.
+        database["ENGINE"] = "common.postgresql"
     database.setdefault("CONN_MAX_AGE", PERSISTENT_CONNECTION_SECONDS)
     health_checks = database.get("CONN_HEALTH_CHECKS", True)
     if isinstance(health_checks, str):  # the URL's text: ?conn_health_checks=false

@@ -3,7 +3,7 @@ from django.conf import settings
 
 
 def _on_postgres():
-    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    return settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3"
 
 
 def _on_redis():

@@ -9,13 +9,15 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
-from checkout.crypto import request_encrypt, signature_compute
+from checkout.crypto import request_encrypt, response_decrypt, signature_compute
 from checkout.views import MAX_BODY_BYTES
+from common.wsgi import wsgi_application_build
 from config.demo import DEMO_ADDRESS
 from orders.models import Order, OrderStatus
 from orders.services import order_status_change
 from tests.checkout.conftest import APP_SECRET, OLD_APP_SECRET, db_snapshot, exchange_request
 from tests.factories import OrderFactory, OrderItemFactory
+from tests.wsgi_client import wsgi_call
 
 PING = {"version": "3.0", "action": "ping"}
 
@@ -285,3 +287,20 @@ def test_digital_order_needs_no_address(whatsapp, db):
     )
     assert message == "Order #DIGI-1 is delivered digitally and needs no address."
     assert db_snapshot() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whatsapp_checkout_endpoint_answers_through_the_short_chain(checkout_key):
+    app = wsgi_application_build()  # what config.wsgi serves: /checkout/ on the short chain
+    envelope, aes_key, iv = request_encrypt(
+        {"version": "3.0", "action": "ping"}, checkout_key.public_key()
+    )
+    body = json.dumps(envelope).encode()
+    answer = wsgi_call(
+        app, "/checkout/", body=body, HTTP_X_HUB_SIGNATURE_256=signature_compute(body, APP_SECRET)
+    )
+    assert answer["status"] == 200 and "X-Frame-Options" not in answer["headers"]
+    assert response_decrypt(answer["body"], aes_key=aes_key, iv=iv) == {
+        "version": "3.0",
+        "data": {"status": "active"},
+    }
