@@ -88,7 +88,7 @@ def payment_updates_record(*, items) -> list[tuple[object, DomainError]]:
     each update of an unknown reference) apply in a savepoint of their own: those that are
     refused are rolled back alone and returned with the error, as (event, error) pairs. The
     customers whose payment moved their order on are sent the status message in one send."""
-    refused, captured = [], []
+    refused, captured, links = [], [], []
     if not items:
         return refused
     with transaction.atomic():
@@ -100,23 +100,32 @@ def payment_updates_record(*, items) -> list[tuple[object, DomainError]]:
             order = orders.get(update.reference_id)
             groups[(order.pk, 0) if order else (0, position)].append((update, event))
         payments = _payments_locked(updates=[update for update, _ in items])
+        paid = _applied_payment_ids(order_ids=[order.pk for order in orders.values()])
         for key in sorted(groups):
             group = groups[key]
             order = orders[group[0][0].reference_id] if key[0] else None
             try:
                 with transaction.atomic():
-                    captured += _order_updates_record(order=order, items=group, known=payments)
+                    moved, linked = _order_updates_record(
+                        order=order, items=group, known=payments, paid=paid
+                    )
             except (PaymentUpdateInvalid, OrderError) as exc:
                 refused += [(event, exc) for _, event in group]
                 for update, _ in group:  # rolled back: read again if needed
                     payments.pop((update.gateway, update.transaction_id), None)
+            else:
+                captured += moved
+                links += linked
+        # The events behind each payment recorded (those of refused groups left out), at once.
+        Payment.events.through.objects.bulk_create(links, ignore_conflicts=True)
         payment_status_messages_send(captured=captured)
     return refused
 
 
-def _order_updates_record(*, order: Order | None, items, known: dict) -> list:
-    """One order's updates (or one of an unknown reference), in the caller's savepoint; the
-    (order, reference paid on) of a capture that moved the order on."""
+def _order_updates_record(*, order: Order | None, items, known: dict, paid: dict) -> tuple:
+    """One order's updates (or one of an unknown reference), in the caller's savepoint. Returns
+    the (order, reference paid on) of a capture that moved the order on, and the links from
+    each payment to its events, for the caller to store."""
     before = order_payment_status_before(order=order)
     touched, links = {}, []
     for update, event in items:
@@ -125,17 +134,26 @@ def _order_updates_record(*, order: Order | None, items, known: dict) -> list:
             links.append(Payment.events.through(payment_id=payment.pk, inboundevent_id=event.pk))
         _refunds_record(payment=payment, refunds=update.refunds)
         touched[payment.pk] = payment
-    if links:
-        Payment.events.through.objects.bulk_create(links, ignore_conflicts=True)
     if order is None:
-        return []
+        return [], links
+    applied = paid.setdefault(order.pk, set())
     captured = [
         (order, payment.reference_id)
         for payment in touched.values()
-        if _payment_settle(payment=payment, order=order)
+        if _payment_settle(payment=payment, order=order, applied=applied)
     ]
     order_payment_changed_emit(order=order, before=before)
-    return captured
+    return captured, links
+
+
+def _applied_payment_ids(*, order_ids) -> dict[int, set[int]]:
+    """{order id: ids of its payments already acted on}, for orders the caller has locked (so
+    that no other transaction acts on one of their payments meanwhile)."""
+    applied = defaultdict(set)
+    rows = Payment.objects.filter(order_id__in=order_ids, applied_at__isnull=False)
+    for order_id, pk in rows.values_list("order_id", "pk"):
+        applied[order_id].add(pk)
+    return applied
 
 
 def payments_match(*, order: Order) -> int:
@@ -152,7 +170,7 @@ def payments_match(*, order: Order) -> int:
             .filter(order__isnull=True, reference_id__in=references)
             .order_by("provider_updated_at", "id")
         )
-        captured = []
+        captured, applied = [], _applied_payment_ids(order_ids=[locked.pk])[locked.pk]
         for payment in waiting:
             payment.order = locked
             payment.save(update_fields=["order", "updated_at"])
@@ -163,7 +181,7 @@ def payments_match(*, order: Order) -> int:
                 f"Payment {payment.transaction_id} ({payment.gateway}, {payment.status}) "
                 f"received before the order was known: matched",
             )
-            if _payment_settle(payment=payment, order=locked):
+            if _payment_settle(payment=payment, order=locked, applied=applied):
                 captured.append((locked, payment.reference_id))
         order_payment_changed_emit(order=locked, before=before)
         payment_status_messages_send(captured=captured)
@@ -289,15 +307,17 @@ def _refunds_record(*, payment: Payment, refunds) -> None:
 # --- what a captured payment does ---------------------------------------------------------------
 
 
-def _payment_settle(*, payment: Payment, order: Order) -> bool:
-    """Act on a captured payment of a locked order, at most once per order. True when it was
-    applied: the caller sends the customer the status message (payment_status_messages_send)."""
+def _payment_settle(*, payment: Payment, order: Order, applied: set[int]) -> bool:
+    """Act on a captured payment of a locked order, at most once per order (`applied`: the ids
+    of the order's payments acted on, read under the order's lock; this one is added to it).
+    True when it was applied: the caller sends the customer the status message
+    (payment_status_messages_send)."""
     if payment.status != TransactionStatus.SUCCESS or payment.applied_at is not None:
         return False
     if payment.amount_mismatch or payment.refund_needed:
         return False  # flagged for an operator already
     paid = format_money(payment.amount)
-    if order.payments.exclude(pk=payment.pk).filter(applied_at__isnull=False).exists():
+    if applied - {payment.pk}:
         _flag(
             payment,
             order,
@@ -332,6 +352,7 @@ def _payment_settle(*, payment: Payment, order: Order) -> bool:
         return False
     payment.applied_at = timezone.now()
     model_update(payment, fields=("applied_at", "updated_at"))
+    applied.add(payment.pk)
     _history(
         order,
         "captured",

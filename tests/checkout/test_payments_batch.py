@@ -159,3 +159,34 @@ def test_a_batch_rolled_back_by_the_database_is_applied_one_by_one(client, queue
         assert Order.objects.get(pk=order.pk).status == OrderStatus.PROCESSING
         assert len(status_messages(order)) == 1
     assert not InboundEvent.objects.filter(handled_at__isnull=True).exists()
+
+
+def test_two_captures_of_one_order_in_a_batch_move_it_once_and_flag_the_second(client, queued):
+    order = an_order("BATCH-TWICE")
+    post(client, payment_body(reference=order.reference_id, amount=170000, txn_id="order_one"))
+    post(client, payment_body(reference=order.reference_id, amount=170000, txn_id="order_two"))
+
+    apply_one_batch()
+
+    one, two = (
+        Payment.objects.get(transaction_id="order_one"),
+        Payment.objects.get(transaction_id="order_two"),
+    )
+    assert (one.applied_at is not None, one.refund_needed) == (True, False)
+    assert (two.applied_at, two.refund_needed) == (None, True)
+    assert "already paid by another payment: refund needed" in two.flag_note
+    assert status_moves(order) == [("pending", "processing", "kaleyra")]
+    assert len(status_messages(order)) == 1
+    assert not InboundEvent.objects.filter(handled_at__isnull=True).exists()
+
+
+def test_a_capture_after_a_batch_that_paid_the_order_is_flagged(client, queued):
+    order = an_order("BATCH-LATER")
+    post(client, payment_body(reference=order.reference_id, amount=170000, txn_id="order_a"))
+    apply_one_batch()
+    post(client, payment_body(reference=order.reference_id, amount=170000, txn_id="order_b"))
+    apply_one_batch()  # the first payment, acted on by an earlier batch, is read from the rows
+
+    later = Payment.objects.get(transaction_id="order_b")
+    assert (later.applied_at, later.refund_needed) == (None, True)
+    assert len(status_messages(order)) == 1
