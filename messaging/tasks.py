@@ -10,7 +10,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django.conf import settings
 
-from .callbacks.intake import callback_receipts_drain, callbacks_wake_clear
+from .callbacks.intake import callback_receipts_run
 from .callbacks.services import callback_events_sweep
 from .models import MessageStatus, SentMessage
 from .rollups.fold import rollups_fold
@@ -101,8 +101,7 @@ def callbacks_sweep_task() -> int:
 def callbacks_apply_task() -> int:
     """Woken by the callback requests (CALLBACKS_APPLY=queued) and scheduled as the backstop:
     the stored receipts' events stored and applied, batch after batch."""
-    callbacks_wake_clear()
-    return callback_receipts_drain(seconds=settings.CALLBACKS_APPLY_RUN_SECONDS)
+    return callback_receipts_run(seconds=settings.CALLBACKS_APPLY_RUN_SECONDS)
 
 
 # The services publish through these (messaging.services.publishing): looked up at call time,

@@ -4,9 +4,12 @@ The callback request only authenticates, checks that the body parses, stores the
 (one INSERT) and answers; `parsed_at` stays empty until a worker stores the receipt's events.
 With CALLBACKS_APPLY=queued (the default) the request then wakes a worker (`callbacks_wake`:
 at most one wake-up pending at a time) and `callback_receipts_apply` takes the waiting receipts
-in batches (locked with SKIP LOCKED, so workers share them); with CALLBACKS_APPLY=inline the
-request applies its own receipt before it answers. A wake-up that is lost (broker down, a
-worker killed) is made up by the periodic `callbacks_apply_task` run from beat.
+in batches (locked with SKIP LOCKED, so runs never take the same ones). One run goes on at a
+time across every worker (`callback_receipts_run`, a lock in Redis): a wake-up that finds one
+going on leaves it the receipts, so a steady stream of callbacks keeps one thread of the worker
+pool busy, not all of them. With CALLBACKS_APPLY=inline the request applies its own receipt
+before it answers. A wake-up that is lost (broker down, a worker killed) is made up by the
+periodic `callbacks_apply_task` run from beat.
 
 The delivery statuses of a batch are stored and applied set-wise (messaging.callbacks.batch) and
 the other events stored set-wise (events.inbound_events_store), and the receipts marked parsed,
@@ -18,10 +21,12 @@ event whose applying failed is taken again by `callback_events_sweep`.
 import logging
 import threading
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import LockNotOwnedError
 
 from messaging.models import CallbackEvent, CallbackReceipt
 
@@ -42,6 +47,14 @@ WAKE_SECONDS = 30  # a wake-up whose task never ran stops coalescing after this
 WAKE_QUIET_SECONDS = 0.5
 RUN_LINGER_SECONDS = WAKE_QUIET_SECONDS + 0.25
 RUN_POLL_SECONDS = 0.05
+# One run at a time, across every worker: a run holds this lock in Redis (renewed every
+# RUN_RENEW_SECONDS while it runs), so one killed mid-way keeps another from starting for at
+# most RUN_LOCK_SECONDS. Without it, each wake-up sent while a run went on started another (the
+# flag is cleared when a run starts): under a steady stream of callbacks the runs piled up until
+# they held every thread of the worker pool, and sending waited behind them.
+RUN_KEY = "callbacks:apply:run"
+RUN_LOCK_SECONDS = 15.0
+RUN_RENEW_SECONDS = 1.0
 # By name: messaging.tasks imports this module (services -> callbacks, never back).
 APPLY_TASK = "messaging.tasks.callbacks_apply_task"
 
@@ -111,14 +124,35 @@ def _events(receipt: CallbackReceipt) -> list:
     return []
 
 
-def callback_receipts_drain(*, seconds: float) -> int:
+def callback_receipts_run(*, seconds: float) -> int:
+    """The apply task's work: a run of callback_receipts_drain, one at a time across every
+    worker. A task that finds a run going on returns 0 at once, leaving the wake-up flag as it
+    is: that run takes the receipts, and once it has stopped and let go of the run, it clears
+    the flag and wakes the next run if any receipt is waiting (one stored after its last look,
+    whose request found the flag set or skipped asking)."""
+    with _apply_run() as renew:
+        if renew is None:
+            return 0
+        callbacks_wake_clear()
+        taken = callback_receipts_drain(seconds=seconds, renew=renew, wake=False)
+    callbacks_wake_clear()
+    callbacks_wake_if_waiting()
+    return taken
+
+
+def callback_receipts_drain(*, seconds: float, renew=None, wake: bool = True) -> int:
     """Apply waiting receipts batch after batch for up to `seconds`; how many it took. With
     Redis, it stops only after finding none for RUN_LINGER_SECONDS (the requests' quiet window,
-    see callbacks_wake). Wakes another run when it stops with receipts left."""
+    see callbacks_wake). `renew()` is called every RUN_RENEW_SECONDS; it stops the drain by
+    answering False. With `wake`, another run is woken when receipts are left."""
     linger = RUN_LINGER_SECONDS if _on_redis() else 0.0
     deadline = time.monotonic() + seconds
-    taken, idle_since = 0, None
+    taken, idle_since, renewed = 0, None, time.monotonic()
     while time.monotonic() < deadline:
+        if renew is not None and time.monotonic() - renewed >= RUN_RENEW_SECONDS:
+            if not renew():
+                break
+            renewed = time.monotonic()
         count = callback_receipts_apply()
         taken += count
         if count:
@@ -129,8 +163,60 @@ def callback_receipts_drain(*, seconds: float) -> int:
         if now - idle_since >= linger:
             return taken
         time.sleep(RUN_POLL_SECONDS)
-    callbacks_wake(force=True)
+    if wake:
+        callbacks_wake(force=True)
     return taken
+
+
+def callbacks_wake_if_waiting() -> None:
+    """Wake a run when a receipt waits for one."""
+    if CallbackReceipt.objects.filter(parsed_at__isnull=True).exists():
+        callbacks_wake(force=True)
+
+
+_run_lock = threading.Lock()  # without Redis: one run at a time in this process
+
+
+@contextmanager
+def _apply_run():
+    """Yields a `renew()` callable while this process holds the run, or None when another run
+    holds it. With Redis unreachable it runs all the same (SKIP LOCKED keeps runs apart)."""
+    if not _on_redis():
+        if not _run_lock.acquire(blocking=False):
+            yield None
+            return
+        try:
+            yield lambda: True
+        finally:
+            _run_lock.release()
+        return
+    try:
+        lock = _redis().lock(RUN_KEY, timeout=RUN_LOCK_SECONDS)
+        held = lock.acquire(blocking=False)
+    except Exception:  # noqa: BLE001 - the broker's Redis is down: no wake-ups either
+        logger.warning("Callback run lock unavailable; applying without it")
+        yield lambda: True
+        return
+    if not held:
+        yield None
+        return
+
+    def renew() -> bool:
+        try:
+            lock.reacquire()
+        except LockNotOwnedError:  # it expired (and may be another run's now): stop
+            return False
+        except Exception:  # noqa: BLE001 - a Redis blip: go on, it is tried again
+            logger.warning("Callback run lock not renewed")
+        return True
+
+    try:
+        yield renew
+    finally:
+        try:
+            lock.release()
+        except Exception:  # noqa: BLE001 - it expired: nothing to let go of
+            logger.warning("Callback run lock had expired before the run let go of it")
 
 
 def callback_receipt_received(*, receipt: CallbackReceipt) -> None:

@@ -2,9 +2,12 @@
 a worker, at most one wake-up pending at a time; the worker (or beat's run, when a wake-up was
 lost) stores the receipts' events and applies them in batches, with the same outcome as inline."""
 
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
+from redis.exceptions import LockNotOwnedError
 
 from messaging.callbacks import intake
 from messaging.callbacks.intake import callback_receipts_apply, callbacks_wake_clear
@@ -165,10 +168,14 @@ def test_a_real_worker_applies_the_receipts(client, queued, settings):
 
 
 class FakeRedis:
-    """The wake-up flag in Redis: SET NX succeeds while the key is absent."""
+    """The wake-up flag in Redis: SET NX succeeds while the key is absent; the run's lock."""
 
     def __init__(self):
-        self.key, self.calls = None, []
+        self.key, self.calls, self.holder = None, [], None
+
+    def lock(self, name, timeout):
+        assert (name, timeout) == (intake.RUN_KEY, intake.RUN_LOCK_SECONDS)
+        return FakeLock(self)
 
     def set(self, key, value, nx, ex):
         self.calls.append("set")
@@ -180,6 +187,26 @@ class FakeRedis:
     def delete(self, key):
         self.calls.append("delete")
         self.key = None
+
+
+class FakeLock:
+    def __init__(self, redis):
+        self.redis = redis
+
+    def acquire(self, blocking):
+        assert blocking is False
+        if self.redis.holder is not None:
+            return False
+        self.redis.holder = self
+        return True
+
+    def reacquire(self):
+        if self.redis.holder is not self:
+            raise LockNotOwnedError("expired")
+
+    def release(self):
+        self.reacquire()
+        self.redis.holder = None
 
 
 class FakeClock:
@@ -244,3 +271,109 @@ def test_without_redis_a_run_stops_at_once_when_nothing_waits(monkeypatch):
     monkeypatch.setattr(intake, "callback_receipts_apply", lambda: 0)
     assert intake.callback_receipts_drain(seconds=50) == 0
     assert clock.now == 0.0
+
+
+def test_with_redis_a_task_finds_the_run_taken_and_leaves_at_once(on_redis, wakes, monkeypatch):
+    redis, _ = on_redis
+    redis.holder, redis.key = "another run", "1"  # going on; a wake-up pending
+    monkeypatch.setattr(intake, "callback_receipts_apply", lambda: pytest.fail("applied"))
+    assert callbacks_apply_task() == 0
+    assert (redis.holder, redis.key, wakes) == ("another run", "1", [])  # left as they were
+
+
+@pytest.mark.django_db
+def test_a_run_that_stopped_lets_go_and_wakes_the_next_for_a_receipt_stored_late(
+    on_redis, wakes, monkeypatch
+):
+    redis, _ = on_redis
+    late = []
+
+    def apply():  # nothing on its last look; the receipt is committed just after it
+        if not late:
+            late.append(CallbackReceipt.objects.create(body="{}", event_count=1))
+        return 0
+
+    monkeypatch.setattr(intake, "callback_receipts_apply", apply)
+    redis.key = "1"
+    assert callbacks_apply_task() == 0
+    assert redis.holder is None  # let go of the run before looking again
+    assert (redis.key, wakes) == ("1", [intake.APPLY_TASK])  # the next run woken
+
+    CallbackReceipt.objects.update(parsed_at=datetime.now(tz=UTC))  # nothing waits now
+    monkeypatch.setattr(intake, "callback_receipts_apply", lambda: 0)
+    assert callbacks_apply_task() == 0
+    assert (redis.holder, redis.key, wakes) == (None, None, [intake.APPLY_TASK])
+
+
+def test_a_run_whose_lock_expired_stops(on_redis, monkeypatch):
+    redis, clock = on_redis
+    calls = []
+
+    def apply():
+        calls.append(clock.now)
+        clock.now += 0.6  # each batch takes a while
+        if len(calls) == 2:
+            redis.holder = "another run"  # the lock expired and was taken meanwhile
+        return 10
+
+    monkeypatch.setattr(intake, "callback_receipts_apply", apply)
+    with intake._apply_run() as renew:
+        assert intake.callback_receipts_drain(seconds=50, renew=renew, wake=False) == 20
+    assert len(calls) == 2  # renewed after 1 s: refused, so no third batch
+    assert redis.holder == "another run"  # not taken from the run that has it now
+
+
+@pytest.mark.django_db
+def test_without_redis_one_run_at_a_time_in_a_process(monkeypatch, wakes):
+    monkeypatch.setattr(intake, "_on_redis", lambda: False)
+    monkeypatch.setattr(intake, "callback_receipts_apply", lambda: pytest.fail("applied"))
+    with intake._apply_run() as renew:
+        assert renew is not None
+        assert callbacks_apply_task() == 0
+    monkeypatch.setattr(intake, "callback_receipts_apply", lambda: 0)
+    assert callbacks_apply_task() == 0
+    assert not intake._run_lock.locked()
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.django_db(transaction=True)
+def test_a_steady_stream_of_callbacks_keeps_one_apply_run(client, queued):
+    """Wake-ups keep coming while a run goes on (one per quiet window); before the run lock each
+    started a run of its own, until every thread of the pool was applying callbacks."""
+    from config.celery import app
+
+    messages = [AcceptedMessageFactory(provider_message_id=f"kal-s{n}") for n in range(40)]
+    worker = Worker(concurrency=4).start()
+    seen, done = [], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            active = app.control.inspect(timeout=0.3).active() or {}
+            seen.append(
+                sum(1 for tasks in active.values() for task in tasks if task["name"] == APPLY)
+            )
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        n, deadline = 0, time.monotonic() + 4
+        while time.monotonic() < deadline:  # 4 s: eight quiet windows
+            body = flat_body(f"kal-s{n % 40}", "sent", T_SENT + n)
+            assert post_json(client, body).status_code == 200
+            n += 1
+            time.sleep(0.01)
+        wait_until(
+            lambda: not CallbackReceipt.objects.filter(parsed_at__isnull=True).exists(),
+            timeout=60,
+            message="every receipt applied",
+        )
+    finally:
+        done.set()
+        sampler.join()
+        worker.stop()
+    assert max(seen) == 1, seen  # a run was seen going on, and never two
+    assert {refreshed(m).status for m in messages} == {"sent"}
+
+
+APPLY = intake.APPLY_TASK
