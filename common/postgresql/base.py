@@ -1,13 +1,14 @@
 """Django's PostgreSQL backend, with a cheaper health check for persistent connections.
 
 With CONN_HEALTH_CHECKS, Django checks a reused connection before the first query of every
-request (and every Celery task) by sending `SELECT 1`: a round trip, and about 60 microseconds of
-CPU on each side, on each of the callback endpoint's requests (whose only other query is one
-INSERT). Here the check first looks at the connection's socket without waiting: a server that
-ended the session (a restart, `pg_terminate_backend`, an idle timeout) has sent its goodbye and
-closed the socket, which then reads as ready. Only then, or when the socket cannot be looked at,
-is `SELECT 1` sent; a quiet socket on an idle connection is taken as healthy. A server that
-vanished without closing the socket fails `SELECT 1` as it fails the request's own query.
+request (and every Celery task) by sending `SELECT 1`: a round trip, and about 50 microseconds of
+CPU in the web process and 20 in the database (measured on a 2-core VM), on each of the callback
+endpoint's requests, whose only other query is one INSERT. Here the check first looks at the
+connection's socket without waiting: a server that ended the session (a restart,
+`pg_terminate_backend`, an idle timeout) has sent its goodbye and closed the socket, which then
+reads as ready. Only then, or when the socket cannot be looked at, is `SELECT 1` sent; a quiet
+socket on an idle connection is taken as healthy. A server that vanished without closing the
+socket fails `SELECT 1` as it fails the request's own query.
 """
 
 import select
