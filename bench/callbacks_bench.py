@@ -219,7 +219,7 @@ def run(options, url, broker, wrk, workdir, send_rate):
 
         receipts_before = CallbackReceipt.objects.count()  # the readiness probes'
         cpu_before = server_cpu_seconds(server.pid)
-        worker_before = process_cpu(worker.pid)[1] if worker else 0.0
+        worker_before = process_cpu(worker.pid)[1]
         database_before = database_cpu_seconds()
         load_before = os.getloadavg()
         started = time.monotonic()

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import convert_exception_to_response
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.wsgi import get_wsgi_application
+from django.urls import reverse
 from django.utils.module_loading import import_string
 
 HOOKS = ("process_view", "process_exception", "process_template_response")
@@ -61,8 +62,6 @@ class PathSplitApplication:
 
 def wsgi_application_build() -> PathSplitApplication:
     """Django's application plus the machine handler for settings.MACHINE_URL_NAMES' paths."""
-    from django.urls import reverse
-
     main = get_wsgi_application()
     paths = [reverse(name) for name in settings.MACHINE_URL_NAMES]
     return PathSplitApplication(main=main, machine=MachineHandler(), machine_paths=paths)
